@@ -1,0 +1,214 @@
+"""The build: load ontology, shapes and data → reason (OWL 2 RL) → validate (SHACL) → write the store.
+
+Graphs in the built dataset (see :class:`kg.names.Names`): the ontology, the shapes, one graph per
+source article (from ``data/*.trig``), the inferred triples, and (once writes exist) the change log.
+A build that does not conform writes nothing; a build that does replaces the store atomically.
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Graph, URIRef
+
+from kg.config import Settings
+from kg.errors import LoadError, NotConformant
+from kg.names import Names
+from kg.rdfio import format_for_path, graph_to_quads, parse_file, rebase_quads, triples_to_graph
+from kg.reasoning import materialize
+from kg.store import OxigraphStore
+from kg.validation import Report, validate
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class Assembled:
+    """The whole dataset in memory, reasoned and validated."""
+
+    names: Names
+    store: OxigraphStore
+    shapes: Graph
+    asserted: Graph  # ontology + every source graph (what reasoning and validation see)
+    inferred: Graph
+    report: Report
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def ontology_files(settings: Settings) -> list[Path]:
+    return sorted(p for p in settings.ontology_dir.glob("*.ttl") if p.name != "shapes.ttl")
+
+
+def shapes_file(settings: Settings) -> Path:
+    return settings.ontology_dir / "shapes.ttl"
+
+
+def data_files(settings: Settings) -> list[Path]:
+    return sorted(settings.data_dir.glob("*.trig"))
+
+
+def load_graph_file(path: Path, graph: str, names: Names) -> list[ox.Quad]:
+    """A triples file, all of it into one named graph."""
+    quads = parse_file(path, to_graph=ox.NamedNode(names.rebase(graph)))
+    return list(rebase_quads(quads, names))
+
+
+def load_source_file(path: Path, names: Names) -> list[ox.Quad]:
+    """A data file: TriG whose every triple sits in a source graph (no default-graph triples)."""
+    fmt = format_for_path(path)
+    if not fmt.datasets:
+        raise LoadError("a data file must be TriG or N-Quads with named source graphs", source=str(path))
+    quads = list(rebase_quads(parse_file(path, fmt), names))
+    for q in quads:
+        g = q.graph_name
+        if not isinstance(g, ox.NamedNode) or not names.is_source_graph(g.value):
+            where = "the default graph" if isinstance(g, ox.DefaultGraph) else str(g)
+            raise LoadError(
+                f"every triple of a data file belongs in a graph under {names.source_graph_base}; "
+                f"found one in {where}",
+                source=str(path),
+            )
+    return quads
+
+
+def load_shapes(settings: Settings, names: Names | None = None) -> Graph:
+    names = names or Names(settings.base_iri)
+    return triples_to_graph(load_graph_file(shapes_file(settings), names.shapes_graph, names))
+
+
+def assemble(settings: Settings, progress: Progress = _quiet, extra: Iterable[ox.Quad] = ()) -> Assembled:
+    """Load everything into an in-memory store, reason and validate. Raises nothing on non-conformance."""
+    names = Names(settings.base_iri)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    store = OxigraphStore(names)
+    for path in ontology_files(settings):
+        store.add_quads(load_graph_file(path, names.ontology_graph, names))
+        progress(f"loaded {path.name} into the ontology graph")
+    shapes_quads = load_graph_file(shapes_file(settings), names.shapes_graph, names)
+    store.add_quads(shapes_quads)
+    progress(f"loaded shapes.ttl ({len(shapes_quads)} triples) into the shapes graph")
+    for path in data_files(settings):
+        quads = load_source_file(path, names)
+        store.add_quads(quads)
+        graphs = sorted({q.graph_name.value for q in quads})  # type: ignore[union-attr]
+        progress(f"loaded {path.name}: {len(quads)} triples into {', '.join(graphs)}")
+    extra = list(extra)
+    if extra:
+        store.add_quads(extra)
+    timings["load"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    asserted = Graph()
+    for graph in [names.ontology_graph, *store.source_graphs()]:
+        triples_to_graph(store.quads(graph), asserted)
+    inferred = materialize(asserted)
+    store.add_quads(graph_to_quads(inferred, names.inferred_graph))
+    timings["reason"] = time.perf_counter() - t0
+    progress(f"reasoned (OWL 2 RL): {len(inferred)} inferred triples in {timings['reason']:.1f}s")
+
+    t0 = time.perf_counter()
+    shapes = triples_to_graph(shapes_quads)
+    data = asserted + inferred
+    report = validate(data, shapes)
+    timings["validate"] = time.perf_counter() - t0
+    progress(
+        f"validated (SHACL): {report.count('Violation')} violations, {report.count('Warning')} warnings, "
+        f"{report.count('Info')} infos in {timings['validate']:.1f}s"
+    )
+    return Assembled(names, store, shapes, asserted, inferred, report, timings)
+
+
+@dataclass
+class BuildSummary:
+    store_path: Path
+    graphs: dict[str, int]
+    report: Report
+    timings: dict[str, float]
+
+    @property
+    def total(self) -> int:
+        return sum(self.graphs.values())
+
+
+def build(settings: Settings, progress: Progress = _quiet) -> BuildSummary:
+    """Assemble, refuse if not conformant, then replace the on-disk store atomically."""
+    assembled = assemble(settings, progress)
+    if not assembled.report.conforms:
+        raise NotConformant(assembled.report)
+    t0 = time.perf_counter()
+    target = settings.store_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(target.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    disk = ox.Store(str(staging))
+    disk.bulk_extend(iter(assembled.store.raw))
+    disk.flush()
+    graphs = {g: assembled.store.count(g) for g in assembled.store.graphs()}
+    del disk
+    gc.collect()  # closes RocksDB before the directory is moved
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    timings = {**assembled.timings, "write": time.perf_counter() - t0}
+    progress(f"wrote the store to {target} in {timings['write']:.1f}s")
+    return BuildSummary(target, graphs, assembled.report, timings)
+
+
+def open_context(settings: Settings, progress: Progress = _quiet) -> OxigraphStore:
+    """The current graph: the built store if there is one, else an in-memory assembly of the sources."""
+    names = Names(settings.base_iri)
+    if (settings.store_path / "CURRENT").exists():
+        return OxigraphStore(names, settings.store_path, read_only=True)
+    progress("no built store: assembling the graph from ontology/ and data/")
+    return assemble(settings, progress).store
+
+
+def validate_additions(settings: Settings, additions: list[ox.Quad], progress: Progress = _quiet) -> Report:
+    """Validate new facts in the context of the current graph, with reasoning over the whole.
+
+    Only the nodes the new facts mention (and those whose inferences change) are validated, so the
+    report speaks of what the addition does.
+    """
+    names = Names(settings.base_iri)
+    context = open_context(settings, progress)
+    asserted = Graph()
+    for graph in [names.ontology_graph, *context.source_graphs()]:
+        triples_to_graph(context.quads(graph), asserted)
+    before = Graph()
+    triples_to_graph(context.quads(names.inferred_graph), before)
+    triples_to_graph(additions, asserted)
+    inferred = materialize(asserted)
+    focus: set[str] = set()
+    for q in additions:
+        for term in (q.subject, q.object):
+            if isinstance(term, ox.NamedNode):
+                focus.add(term.value)
+    for s, p, o in inferred:
+        if (s, p, o) not in before and isinstance(s, URIRef):
+            focus.add(str(s))
+    shapes = triples_to_graph(context.quads(names.shapes_graph))
+    progress(f"validating {len(focus)} focus node(s) against the shapes")
+    return validate(asserted + inferred, shapes, focus_nodes=sorted(focus))
+
+
+def load_additions(paths: list[Path], names: Names) -> list[ox.Quad]:
+    """Parse the files a steward wants to add; triples without a graph land in a 'pending' graph."""
+    pending = ox.NamedNode(names.source_graph_base + "pending")
+    quads: list[ox.Quad] = []
+    for path in paths:
+        quads.extend(parse_file(path, to_graph=pending))
+    return quads

@@ -1,0 +1,313 @@
+"""The ``alatau-kg`` command line: build, reason, validate, query, export, stats, serve.
+
+Exit codes: 0 success (or conforms), 1 data does not conform, 2 could not run (bad usage, unreadable
+file, syntax error). Progress goes to stderr, results to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import IO
+
+import pyoxigraph as ox
+
+from kg import __version__
+from kg.build import assemble, build, load_additions, open_context, validate_additions
+from kg.config import Settings
+from kg.errors import KGError, LoadError, NotConformant, UsageError
+from kg.names import Names
+from kg.rdfio import format_by_name
+from kg.store import VIEWS, QueryResult
+
+EXIT_OK, EXIT_NOT_CONFORMANT, EXIT_ERROR = 0, 1, 2
+
+
+def _progress(message: str) -> None:
+    print(f"· {message}", file=sys.stderr, flush=True)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        store_path=args.store,
+        base_iri=args.base,
+        data_dir=args.data_dir,
+        ontology_dir=args.ontology_dir,
+        **{k: getattr(args, k, None) for k in ("host", "port", "query_timeout_s")},
+    )
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def cmd_build(args: argparse.Namespace, out: IO[str]) -> int:
+    settings = _settings(args)
+    t0 = time.perf_counter()
+    try:
+        summary = build(settings, _progress)
+    except NotConformant as exc:
+        print(exc.report.to_text(args.lang), file=out)
+        print(
+            "build refused: the data does not conform to the shapes; nothing written",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_CONFORMANT
+    names = Names(settings.base_iri)
+    print(
+        f"Built {summary.total} triples in {len(summary.graphs)} graphs ({time.perf_counter() - t0:.1f}s):",
+        file=out,
+    )
+    for graph, n in summary.graphs.items():
+        print(f"  {n:>7}  {_short(graph, names)}", file=out)
+    warnings = summary.report.count("Warning")
+    print(f"Conforms ({warnings} warning(s)). Store: {summary.store_path}", file=out)
+    if warnings and args.verbose:
+        print(summary.report.to_text(args.lang), file=out)
+    return EXIT_OK
+
+
+def cmd_reason(args: argparse.Namespace, out: IO[str]) -> int:
+    settings = _settings(args)
+    assembled = assemble(settings, _progress)
+    names = assembled.names
+    by_predicate = Counter(_short(str(p), names) for _, p, _ in assembled.inferred)
+    print(f"OWL 2 RL closure: {len(assembled.inferred)} inferred triples", file=out)
+    for predicate, n in by_predicate.most_common():
+        print(f"  {n:>6}  {predicate}", file=out)
+    if args.output:
+        assembled.inferred.serialize(args.output, format="turtle")
+        print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace, out: IO[str]) -> int:
+    settings = _settings(args)
+    names = Names(settings.base_iri)
+    additions = load_additions([Path(f) for f in args.files], names)
+    _progress(f"read {len(additions)} triples from {len(args.files)} file(s)")
+    report = validate_additions(settings, additions, _progress)
+    if args.format == "json":
+        json.dump(report.to_dict(args.lang), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    elif args.format == "turtle":
+        out.write(report.to_turtle())
+    else:
+        print(report.to_text(args.lang), file=out)
+    return EXIT_OK if report.conforms else EXIT_NOT_CONFORMANT
+
+
+def _read_query(args: argparse.Namespace) -> str:
+    if args.file:
+        try:
+            return Path(args.file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise LoadError(f"cannot read {args.file}: {exc.strerror}", source=args.file) from exc
+    if args.query in (None, "-"):
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError("give a query as an argument, with --file, or on stdin")
+        return sys.stdin.read()
+    return args.query
+
+
+def cmd_query(args: argparse.Namespace, out: IO[str]) -> int:
+    settings = _settings(args)
+    sparql = _read_query(args)
+    store = open_context(settings, _progress)
+    result = store.query(sparql, view=args.view)
+    fmt = args.format
+    if result.kind == "graph":
+        rdf = format_by_name("turtle" if fmt in ("table", None) else fmt)
+        out.write(result.serialize(rdf).decode("utf-8"))
+    elif fmt == "table":
+        out.write(_table(result, store.names))
+    else:
+        out.write(result.serialize(fmt).decode("utf-8"))
+        out.write("\n" if fmt in ("json", "xml") else "")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, out: IO[str]) -> int:
+    settings = _settings(args)
+    fmt = format_by_name(args.format)
+    store = open_context(settings, _progress)
+    if not fmt.datasets and args.graph is None:
+        _progress(f"{fmt.name} holds no named graphs: writing the union of all graphs")
+    target = Path(args.output) if args.output else None
+    if target:
+        with target.open("wb") as fh:
+            store.dump(fh, fmt, graph=args.graph)
+        _progress(f"wrote {target} ({target.stat().st_size} bytes, {store.count(args.graph)} triples)")
+    else:
+        buffer = io.BytesIO()
+        store.dump(buffer, fmt, graph=args.graph)
+        out.write(buffer.getvalue().decode("utf-8"))
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace, out: IO[str]) -> int:
+    settings = _settings(args)
+    store = open_context(settings, _progress)
+    names = store.names
+    print(f"{store.count()} triples in {len(store.graphs())} graphs", file=out)
+    for graph in store.graphs():
+        print(f"  {store.count(graph):>7}  {_short(graph, names)}", file=out)
+    rows = store.query(
+        "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class } "
+        "GROUP BY ?class ORDER BY DESC(?n) ?class",
+        view="all",
+    ).rows()
+    print(f"{len(rows)} classes with instances (asserted + inferred):", file=out)
+    for cls, n in rows:
+        print(f"  {n.value:>7}  {_short(cls.value, names)}", file=out)  # type: ignore[union-attr]
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, out: IO[str]) -> int:
+    settings = _settings(args)
+    try:
+        from server.app import serve
+    except ImportError as exc:  # the server package is optional for library users
+        raise UsageError(f"the server is not installed: {exc}") from exc
+    serve(settings)
+    return EXIT_OK
+
+
+# --- output helpers ----------------------------------------------------------------------------
+
+
+def _short(iri: str, names: Names) -> str:
+    for prefix, ns in sorted(names.prefixes().items(), key=lambda kv: -len(kv[1])):
+        if iri.startswith(ns) and len(iri) > len(ns):
+            return f"{prefix}:{iri[len(ns) :]}"
+    return f"<{iri}>"
+
+
+def _cell(term, names: Names) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        return _short(term.value, names)
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    if term.language:
+        return f"{term.value}@{term.language}"
+    return term.value
+
+
+def _table(result: QueryResult, names: Names) -> str:
+    if result.kind == "ask":
+        return ("true" if result.boolean else "false") + "\n"
+    rows = [[_cell(t, names) for t in row] for row in result.rows()]
+    header = result.variables
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    line = lambda cells: " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+    text = [line(header), "-+-".join("-" * w for w in widths)]
+    text += [line(r) for r in rows]
+    text.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(text) + "\n"
+
+
+# --- argument parsing --------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", type=Path, help="store directory (default: build/store)")
+    common.add_argument("--base", help="base IRI of the dataset (default: https://w3id.org/alatau-kg/)")
+    common.add_argument("--data-dir", type=Path, help="folder of source graphs (default: data/)")
+    common.add_argument(
+        "--ontology-dir", type=Path, help="folder of ontology and shapes (default: ontology/)"
+    )
+    common.add_argument("--lang", default="en", choices=("en", "ru"), help="language of reports")
+
+    p = argparse.ArgumentParser(prog="alatau-kg", description="The Alatau City knowledge graph.")
+    p.add_argument("--version", action="version", version=f"alatau-kg {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser("build", parents=[common], help="load, reason, validate and write the store")
+    b.add_argument("-v", "--verbose", action="store_true", help="also list warnings")
+    b.set_defaults(func=cmd_build)
+
+    r = sub.add_parser("reason", parents=[common], help="show (and optionally write) the OWL 2 RL inferences")
+    r.add_argument("--output", "-o", help="write the inferred triples as Turtle to this file")
+    r.set_defaults(func=cmd_reason)
+
+    v = sub.add_parser("validate", parents=[common], help="check new facts against the shapes in context")
+    v.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="Turtle, TriG, N-Triples, N-Quads, JSON-LD or RDF/XML",
+    )
+    v.add_argument("--format", choices=("text", "json", "turtle"), default="text")
+    v.set_defaults(func=cmd_validate)
+
+    q = sub.add_parser("query", parents=[common], help="run a SPARQL query")
+    q.add_argument("query", nargs="?", help="the query text, or - for stdin")
+    q.add_argument("--file", "-f", help="read the query from this file")
+    q.add_argument(
+        "--format",
+        default="table",
+        choices=("table", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld", "rdfxml"),
+    )
+    q.add_argument("--view", default="all", choices=VIEWS, help="asserted, inferred, or all (default)")
+    q.set_defaults(func=cmd_query)
+
+    e = sub.add_parser("export", parents=[common], help="write the whole dataset with its named graphs")
+    e.add_argument(
+        "--format",
+        default="trig",
+        choices=("trig", "nquads", "turtle", "ntriples", "jsonld", "rdfxml"),
+    )
+    e.add_argument("--graph", help="export only this named graph")
+    e.add_argument("--output", "-o", help="file to write (default: stdout)")
+    e.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("stats", parents=[common], help="count triples per graph and instances per class")
+    s.set_defaults(func=cmd_stats)
+
+    sv = sub.add_parser("serve", parents=[common], help="serve the built graph over HTTP (SPARQL 1.1)")
+    sv.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, help="port (default 8000)")
+    sv.add_argument(
+        "--query-timeout-s", type=float, dest="query_timeout_s", help="query timeout (default 10)"
+    )
+    sv.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args, out))
+    except KGError as exc:
+        print(f"alatau-kg {args.command}: {_describe(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _describe(exc: KGError) -> str:
+    details = exc.to_dict()
+    where = []
+    if details.get("source"):
+        where.append(str(details["source"]))
+    if details.get("line") is not None:
+        where.append(f"line {details['line']}")
+    if details.get("position"):
+        pos = details["position"]
+        where.append(f"line {pos['line']} column {pos['column']}")
+    return (", ".join(where) + ": " if where else "") + str(exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

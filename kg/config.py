@@ -1,0 +1,60 @@
+"""Settings, built once (from defaults, the environment, then CLI flags) and passed explicitly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CANONICAL_BASE = "https://w3id.org/alatau-kg/"
+
+ENV_PREFIX = "ALATAU_KG_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the service. Each field can be set by ``ALATAU_KG_<NAME>`` or a CLI flag."""
+
+    base_iri: str = CANONICAL_BASE
+    ontology_dir: Path = PROJECT_ROOT / "ontology"
+    data_dir: Path = PROJECT_ROOT / "data"
+    store_path: Path = PROJECT_ROOT / "build" / "store"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    query_timeout_s: float = 10.0
+    max_body_bytes: int = 2_000_000
+    max_result_rows: int = 100_000
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.base_iri.endswith(("/", "#")):
+            raise ValueError(f"base IRI must end with '/' or '#': {self.base_iri!r}")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _coerce(f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _coerce(type_name: Any, raw: str) -> Any:
+    name = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
+    if name == "Path":
+        return Path(raw)
+    if name == "int":
+        return int(raw)
+    if name == "float":
+        return float(raw)
+    return raw

@@ -1,0 +1,219 @@
+"""SHACL validation with pySHACL, and the report as plain data (SHACL's own field names).
+
+A :class:`Report` conforms when it holds no ``sh:Violation``; warnings and infos are reported but do
+not make data non-conformant. The RDF ``sh:ValidationReport`` is kept for clients that want RDF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pyshacl
+from rdflib import RDF, RDFS, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from kg.errors import ShapesError
+from kg.names import SH, SKOS
+
+SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
+LANGUAGES = ("en", "ru", "kk")
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """One ``sh:ValidationResult``; attribute names follow SHACL."""
+
+    focusNode: str
+    resultSeverity: str
+    sourceConstraintComponent: str
+    sourceShape: str | None
+    resultPath: str | None
+    value: str | None
+    resultMessage: dict[str, str]
+    focusLabel: dict[str, str] = field(default_factory=dict)
+    valueLabel: dict[str, str] = field(default_factory=dict)
+
+    def message(self, lang: str = "en") -> str:
+        return _pick(self.resultMessage, lang) or f"constraint {_local(self.sourceConstraintComponent)}"
+
+    def sentence(self, lang: str = "en") -> str:
+        """One line a person can act on: which entity, which property, which value, what to do."""
+        name = _pick(self.focusLabel, lang)
+        entity = f"{name} <{self.focusNode}>" if name else f"<{self.focusNode}>"
+        parts = [f"{self.resultSeverity}: {entity}"]
+        if self.resultPath:
+            parts.append(f"{'свойство' if lang == 'ru' else 'property'} {self.resultPath}")
+        if self.value is not None:
+            shown = _pick(self.valueLabel, lang) or self.value
+            parts.append(f"{'значение' if lang == 'ru' else 'value'} {shown}")
+        return " — ".join(parts) + f": {self.message(lang)}"
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        return {
+            "focusNode": self.focusNode,
+            "focusLabel": _pick(self.focusLabel, lang),
+            "resultPath": self.resultPath,
+            "value": self.value,
+            "resultSeverity": self.resultSeverity,
+            "sourceConstraintComponent": self.sourceConstraintComponent,
+            "sourceShape": self.sourceShape,
+            "resultMessage": self.message(lang),
+            "sentence": self.sentence(lang),
+        }
+
+
+@dataclass
+class Report:
+    conforms: bool
+    results: list[ValidationResult]
+    graph: Graph
+
+    @property
+    def violation_count(self) -> int:
+        return sum(1 for r in self.results if r.resultSeverity == "Violation")
+
+    def count(self, severity: str) -> int:
+        return sum(1 for r in self.results if r.resultSeverity == severity)
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        return {
+            "conforms": self.conforms,
+            "counts": {s: self.count(s) for s in SEVERITY_ORDER},
+            "results": [r.to_dict(lang) for r in self.results],
+        }
+
+    def to_text(self, lang: str = "en") -> str:
+        head = "Conforms." if self.conforms else "Does NOT conform."
+        if lang == "ru":
+            head = "Соответствует." if self.conforms else "НЕ соответствует."
+        counts = ", ".join(f"{self.count(s)} {s.lower()}(s)" for s in SEVERITY_ORDER)
+        lines = [f"{head} {counts}"]
+        lines += [f"  {r.sentence(lang)}" for r in self.results]
+        return "\n".join(lines)
+
+    def to_turtle(self) -> str:
+        return self.graph.serialize(format="turtle")
+
+
+def validate(
+    data: Graph,
+    shapes: Graph,
+    *,
+    focus_nodes: Iterable[str] | None = None,
+    label_graph: Graph | None = None,
+) -> Report:
+    """Validate ``data`` (already holding its inferences) against ``shapes``.
+
+    ``focus_nodes`` restricts validation to those nodes (the nodes a change touches).
+    """
+    kwargs: dict[str, Any] = {}
+    if focus_nodes is not None:
+        nodes = [URIRef(n) for n in focus_nodes]
+        if not nodes:
+            return Report(True, [], Graph())
+        kwargs["focus_nodes"] = nodes
+    try:
+        _, report_graph, _ = pyshacl.validate(
+            data,
+            shacl_graph=shapes,
+            inference="none",
+            advanced=True,
+            allow_warnings=True,
+            allow_infos=True,
+            **kwargs,
+        )
+    except pyshacl.errors.ShapeLoadError as exc:
+        raise ShapesError(f"the SHACL shapes cannot be loaded: {exc}") from exc
+    except pyshacl.errors.ConstraintLoadError as exc:
+        raise ShapesError(f"a SHACL constraint is malformed: {exc}") from exc
+    return report_from_graph(report_graph, label_graph if label_graph is not None else data)
+
+
+def report_from_graph(report_graph: Graph, labels: Graph) -> Report:
+    results = []
+    for node in report_graph.subjects(RDF.type, SH.ValidationResult):
+        focus = report_graph.value(node, SH.focusNode)
+        value = report_graph.value(node, SH.value)
+        path = report_graph.value(node, SH.resultPath)
+        severity = report_graph.value(node, SH.resultSeverity)
+        messages: dict[str, str] = {}
+        for m in report_graph.objects(node, SH.resultMessage):
+            if isinstance(m, Literal):
+                messages.setdefault(m.language or "", str(m))
+        results.append(
+            ValidationResult(
+                focusNode=str(focus),
+                resultSeverity=_local(str(severity)) if severity else "Violation",
+                sourceConstraintComponent=str(report_graph.value(node, SH.sourceConstraintComponent)),
+                sourceShape=_opt(report_graph.value(node, SH.sourceShape)),
+                resultPath=_path_text(report_graph, path),
+                value=_term_text(value),
+                resultMessage=messages,
+                focusLabel=labels_of(labels, focus),
+                valueLabel=labels_of(labels, value),
+            )
+        )
+    results.sort(key=lambda r: (SEVERITY_ORDER.get(r.resultSeverity, 9), r.focusNode, r.resultPath or ""))
+    conforms = not any(r.resultSeverity == "Violation" for r in results)
+    return Report(conforms, results, report_graph)
+
+
+def labels_of(graph: Graph, node: Node | None) -> dict[str, str]:
+    if not isinstance(node, URIRef):
+        return {}
+    found: dict[str, str] = {}
+    for prop in (RDFS.label, SKOS.prefLabel):
+        for label in graph.objects(node, prop):
+            if isinstance(label, Literal):
+                found.setdefault(label.language or "", str(label))
+    return found
+
+
+@cache
+def _meta_shapes() -> Graph:
+    path = Path(pyshacl.__file__).parent / "assets" / "shacl-shacl.ttl"
+    return Graph().parse(path, format="turtle")
+
+
+def validate_shapes(shapes: Graph) -> Report:
+    """Check a shapes graph against SHACL's own shapes (shacl-shacl, the meta-SHACL check)."""
+    _, report_graph, _ = pyshacl.validate(shapes, shacl_graph=_meta_shapes(), inference="none")
+    return report_from_graph(report_graph, shapes)
+
+
+def _pick(texts: dict[str, str], lang: str) -> str | None:
+    for candidate in (lang, "en", "ru", "kk", ""):
+        if candidate in texts:
+            return texts[candidate]
+    return next(iter(texts.values()), None)
+
+
+def _local(iri: str) -> str:
+    return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _opt(node: Node | None) -> str | None:
+    return None if node is None or not isinstance(node, URIRef) else str(node)
+
+
+def _term_text(node: Node | None) -> str | None:
+    if node is None:
+        return None
+    if isinstance(node, Literal):
+        return node.n3()
+    return str(node)
+
+
+def _path_text(graph: Graph, path: Node | None) -> str | None:
+    if path is None:
+        return None
+    if isinstance(path, URIRef):
+        return str(path)
+    inverse = graph.value(path, SH.inversePath)
+    if inverse is not None:
+        return f"^{inverse}"
+    return path.n3()
