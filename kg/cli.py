@@ -118,7 +118,7 @@ def cmd_query(args: argparse.Namespace, out: IO[str]) -> int:
     settings = _settings(args)
     sparql = _read_query(args)
     store = open_context(settings, _progress)
-    result = store.query(sparql, view=args.view)
+    result = store.query(sparql, view=args.view, prefixes=store.names.prefixes())
     fmt = args.format
     if result.kind == "graph":
         rdf = format_by_name("turtle" if fmt in ("table", None) else fmt)

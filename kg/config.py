@@ -26,6 +26,15 @@ class Settings:
     query_timeout_s: float = 10.0
     max_body_bytes: int = 2_000_000
     max_result_rows: int = 100_000
+    # --- the SPARQL endpoint (server/, kg/engine.py) ---
+    max_result_bytes: int = 50_000_000  # a larger result is refused with 503 result_too_large
+    service_allowlist: str = ""  # space-separated IRI prefixes SERVICE may call; empty: SERVICE refused
+    cors_origin: str = "*"  # Access-Control-Allow-Origin for queries; empty: CORS off
+    rate_limit_per_minute: float = 0.0  # queries per client address and minute; 0: no rate limit
+    rate_limit_burst: int = 30  # how many queries a client may send at once before the rate applies
+    server_threads: int = 8
+    oxigraph_bin: str = ""  # the `oxigraph` executable; empty: the one installed beside Python, or PATH
+    queries_dir: Path = PROJECT_ROOT / "queries"  # example queries shown on the query page
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

@@ -91,6 +91,7 @@ class Store(Protocol):
         view: View = "all",
         default_graphs: list[str] | None = None,
         named_graphs: list[str] | None = None,
+        prefixes: dict[str, str] | None = None,
     ) -> QueryResult: ...
 
     def graphs(self) -> list[str]: ...
@@ -149,7 +150,9 @@ class OxigraphStore:
         view: View = "all",
         default_graphs: list[str] | None = None,
         named_graphs: list[str] | None = None,
+        prefixes: dict[str, str] | None = None,
     ) -> QueryResult:
+        """Evaluate ``sparql``; ``prefixes`` are pre-declared (the query's own PREFIXes win)."""
         kwargs: dict = {}
         if default_graphs is not None:
             kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
@@ -162,7 +165,7 @@ class OxigraphStore:
         if named_graphs is not None:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
         try:
-            raw = self._store.query(sparql, prefixes=None, **kwargs)
+            raw = self._store.query(sparql, prefixes=prefixes, **kwargs)
         except SyntaxError as exc:
             raise _syntax_error(exc) from exc
         except OSError as exc:
