@@ -73,7 +73,7 @@ def cmd_build(args: argparse.Namespace, out: IO[str]) -> int:
 
 def cmd_reason(args: argparse.Namespace, out: IO[str]) -> int:
     settings = _settings(args)
-    assembled = assemble(settings, _progress)
+    assembled = assemble(settings, _progress, engine=args.engine)
     names = assembled.names
     by_predicate = Counter(_short(str(p), names) for _, p, _ in assembled.inferred)
     print(f"OWL 2 RL closure: {len(assembled.inferred)} inferred triples", file=out)
@@ -235,6 +235,9 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("reason", parents=[common], help="show (and optionally write) the OWL 2 RL inferences")
     r.add_argument("--output", "-o", help="write the inferred triples as Turtle to this file")
+    r.add_argument(
+        "--engine", default="rules", choices=("rules", "owlrl"), help="rule engine (default) or owlrl"
+    )
     r.set_defaults(func=cmd_reason)
 
     v = sub.add_parser("validate", parents=[common], help="check new facts against the shapes in context")

@@ -36,6 +36,7 @@ class ValidationResult:
     resultMessage: dict[str, str]
     focusLabel: dict[str, str] = field(default_factory=dict)
     valueLabel: dict[str, str] = field(default_factory=dict)
+    valueText: str | None = None  # the value as a person reads it (lexical form of a literal)
 
     def message(self, lang: str = "en") -> str:
         return _pick(self.resultMessage, lang) or f"constraint {_local(self.sourceConstraintComponent)}"
@@ -48,7 +49,7 @@ class ValidationResult:
         if self.resultPath:
             parts.append(f"{'свойство' if lang == 'ru' else 'property'} {self.resultPath}")
         if self.value is not None:
-            shown = _pick(self.valueLabel, lang) or self.value
+            shown = _pick(self.valueLabel, lang) or self.valueText or self.value
             parts.append(f"{'значение' if lang == 'ru' else 'value'} {shown}")
         return " — ".join(parts) + f": {self.message(lang)}"
 
@@ -155,6 +156,7 @@ def report_from_graph(report_graph: Graph, labels: Graph) -> Report:
                 resultMessage=messages,
                 focusLabel=labels_of(labels, focus),
                 valueLabel=labels_of(labels, value),
+                valueText=f'"{value}"' if isinstance(value, Literal) else None,
             )
         )
     results.sort(key=lambda r: (SEVERITY_ORDER.get(r.resultSeverity, 9), r.focusNode, r.resultPath or ""))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.build import build
+from kg.build import Assembled, assemble, build
 from kg.config import PROJECT_ROOT, Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -34,3 +34,9 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     )
     build(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def real_assembled(real_settings: Settings) -> Assembled:
+    """The real graph assembled in memory (reasoned and validated), once per session."""
+    return assemble(real_settings)

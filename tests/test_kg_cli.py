@@ -39,7 +39,7 @@ def test_build_writes_a_store_and_prints_a_summary(mini_settings, capsys):
     assert (mini_settings.store_path / "CURRENT").exists()
     assert "graph:inferred" in out and "graph:source/article-test" in out
     assert "Conforms" in out
-    assert "reasoned (OWL 2 RL)" in capsys.readouterr().err  # progress on stderr
+    assert "reasoned (OWL 2 RL, rules)" in capsys.readouterr().err  # progress on stderr
 
 
 def test_build_refuses_nonconformant_data_and_keeps_the_old_store(mini_settings, tmp_path):

@@ -11,7 +11,7 @@ import pyoxigraph as ox
 import pytest
 from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 
-from kg.build import assemble, data_files
+from kg.build import data_files
 from kg.config import PROJECT_ROOT, Settings
 from kg.names import PROV, QB, SKOS, Names
 from kg.rdfio import parse_file, triples_to_graph
@@ -24,8 +24,8 @@ AK = str(NAMES.ak)
 
 
 @pytest.fixture(scope="session")
-def assembled(real_settings: Settings):
-    return assemble(real_settings)
+def assembled(real_assembled):
+    return real_assembled
 
 
 @pytest.fixture(scope="session")
