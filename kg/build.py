@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef
+from rdflib import Graph
 
 from kg.config import Settings
 from kg.errors import LoadError, NotConformant
+from kg.guard import Guard
 from kg.names import Names
 from kg.rdfio import format_for_path, graph_to_quads, parse_file, rebase_quads, triples_to_graph
-from kg.reasoning import RuleReasoner, Unsupported, materialize
+from kg.reasoning import materialize
 from kg.store import OxigraphStore
 from kg.validation import Report, validate
 
@@ -190,36 +191,13 @@ def open_context(settings: Settings, progress: Progress = _quiet) -> OxigraphSto
 def validate_additions(settings: Settings, additions: list[ox.Quad], progress: Progress = _quiet) -> Report:
     """Validate new facts in the context of the current graph, with reasoning over the whole.
 
-    Only the nodes the new facts mention (and those whose inferences change) are validated, so the
+    Only the nodes the new facts touch (and those whose inferences change) are validated, so the
     report speaks of what the addition does.
     """
-    names = Names(settings.base_iri)
-    context = open_context(settings, progress)
-    asserted = Graph()
-    for graph in [names.ontology_graph, *context.source_graphs()]:
-        triples_to_graph(context.quads(graph), asserted)
-    inferred = triples_to_graph(context.quads(names.inferred_graph))
-    new = triples_to_graph(additions)
-    ontology = triples_to_graph(context.quads(names.ontology_graph))
-    try:
-        # Incremental: only what the new triples add to the closure that is already there.
-        reasoner = RuleReasoner(ontology + new)
-        known = set(asserted) | set(inferred)
-        derived = reasoner.extend(known, [t for t in new if t not in known])
-        derived |= reasoner.tbox - known
-    except Unsupported:
-        derived = set(materialize(asserted + new)) - set(inferred)
-    asserted += new
-    for t in derived:
-        inferred.add(t)
-    focus: set[str] = set()
-    for s, _, o in [*new, *derived]:
-        for term in (s, o):
-            if isinstance(term, URIRef):
-                focus.add(str(term))
-    shapes = triples_to_graph(context.quads(names.shapes_graph))
-    progress(f"validating {len(focus)} focus node(s) against the shapes")
-    return validate(asserted + inferred, shapes, focus_nodes=sorted(focus))
+    guard = Guard.from_store(open_context(settings, progress))
+    checked = guard.check(additions=triples_to_graph(additions))
+    progress(f"validated {len(checked.focus)} focus node(s) against the shapes")
+    return checked.report
 
 
 def load_additions(paths: list[Path], names: Names) -> list[ox.Quad]:

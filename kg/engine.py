@@ -16,10 +16,17 @@ bytes still answers ``200``, with the error text appended to a truncated body. A
 therefore trusted only when it ends the way a complete document of its format ends
 (:data:`COMPLETE_ENDINGS`) and arrived before the engine's timeout fired.
 
+The dataset follows the standard: the default graph is the engine's default graph unless the query
+(FROM) or the request (graph URIs) says otherwise. ``union_default_graph=True`` asks, per query, for
+the union of all graphs instead (Oxigraph's ``union-default-graph`` parameter; it overrides FROM, so
+the web layer asks for it only when neither the query nor the request names graphs).
+
 Oxigraph checks its cancellation flag only at some points of evaluation (a big join being built does
-not stop at the timeout). A query that outlives the timeout by :data:`STUCK_GRACE_S` is stopped the
-only sure way: the engine process is killed and started again. Queries then in flight are retried
-once, which is safe because they are read-only and nothing of theirs was passed on yet.
+not stop at the timeout), and under load a cancelled query takes a while to wind down. A query
+that outlives the timeout by a grace period (:func:`stuck_grace`: the timeout again, at least
+:data:`STUCK_GRACE_S`) is stopped the only sure way: the engine process is killed and started
+again. Queries then in flight fail with 503, except those that had received nothing yet: they are
+retried once (safe: they are read-only and nothing of theirs was passed on).
 
 Errors, added under :class:`kg.errors.KGError`::
 
@@ -65,7 +72,7 @@ from kg.store import OxigraphStore
 log = logging.getLogger("alatau_kg.engine")
 engine_log = logging.getLogger("alatau_kg.engine.oxigraph")
 
-STUCK_GRACE_S = 2.0  # how long past its timeout a query may take before the engine is killed
+STUCK_GRACE_S = 3.0  # the least time past its timeout a query may take before the engine is killed
 READY_WAIT_S = 10.0  # how long a query waits for a (re)starting engine before giving up
 STARTUP_TIMEOUT_S = 120.0  # start and load; large datasets take a while to load
 MAX_RESTARTS_PER_MINUTE = 10  # past this the supervisor slows down instead of spinning
@@ -108,7 +115,9 @@ class ResultTooLarge(KGError):
 
 
 class EngineUnavailable(StoreError):
-    pass
+    def __init__(self, message: str, *, retryable: bool = True):
+        super().__init__(message)
+        self.retryable = retryable  # the engine received nothing of it, or answered nothing yet
 
 
 class EngineError(StoreError):
@@ -148,7 +157,7 @@ class SparqlHttpEngine:
     """A client of one SPARQL 1.1 query URL (https://www.w3.org/TR/sparql11-protocol/#query-operation).
 
     ``engine_timeout_s`` is the timeout the engine itself enforces; the client waits
-    ``STUCK_GRACE_S`` longer before it gives up (and reports the query as stuck).
+    :func:`stuck_grace` longer before it gives up (and reports the query as stuck).
     """
 
     def __init__(
@@ -187,7 +196,8 @@ class SparqlHttpEngine:
             params.append(("union-default-graph", ""))
         url = urlsplit(self.query_url)
         started = time.monotonic()
-        deadline = started + self.engine_timeout_s + STUCK_GRACE_S
+        deadline = started + self.engine_timeout_s + stuck_grace(self.engine_timeout_s)
+        answered = False
         # A fresh connection per query: after a cancelled stream Oxigraph writes garbage on the
         # connection, so it must never be reused.
         conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=5.0)
@@ -203,6 +213,7 @@ class SparqlHttpEngine:
                 )
                 sock.settimeout(max(0.01, deadline - time.monotonic()))
                 response = conn.getresponse()
+                answered = True
                 body = self._read_body(response, sock, deadline)
             except TimeoutError as exc:
                 raise QueryTimeout(
@@ -211,6 +222,10 @@ class SparqlHttpEngine:
                     stuck=True,
                 ) from exc
             except (OSError, http.client.HTTPException) as exc:
+                if answered:
+                    raise EngineUnavailable(
+                        f"the query engine stopped while answering: {exc}", retryable=False
+                    ) from exc
                 raise EngineUnavailable(f"the query engine cannot be reached: {exc}") from exc
         finally:
             conn.close()
@@ -504,8 +519,8 @@ class OxigraphProcess:
                     log.warning("a query outlived its timeout: killing the query engine to stop it")
                     self._kill(generation)
                 raise
-            except EngineUnavailable:
-                if attempt == 2 or self._stopping.is_set():
+            except EngineUnavailable as exc:
+                if attempt == 2 or not exc.retryable or self._stopping.is_set():
                     raise
                 with self._lock:
                     process = self._process
@@ -520,10 +535,10 @@ class OxigraphProcess:
         cached = self._counts
         if cached is not None and cached[0] == self._generation:
             return dict(cached[1])
+        if not self._ready.is_set():
+            raise EngineUnavailable("the query engine is not running (it may be restarting)")
         generation = self._generation
-        counts = self.client.graph_counts() if self._ready.is_set() else {}
-        if not counts and not self._ready.is_set():
-            raise EngineUnavailable("the query engine is not running")
+        counts = self.client.graph_counts()  # the data never changes: once per engine process
         self._counts = (generation, counts)
         return dict(counts)
 
@@ -550,6 +565,11 @@ class OxigraphProcess:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def stuck_grace(engine_timeout_s: float) -> float:
+    """How long past its timeout a query may run before it counts as stuck."""
+    return max(STUCK_GRACE_S, float(engine_timeout_s))
 
 
 def engine_timeout(timeout_s: float) -> int:

@@ -1,0 +1,156 @@
+"""The guard: check a change (triples to add and to remove) against the shapes, in context, with reasoning.
+
+A :class:`Guard` holds the current graph (asserted triples, their OWL 2 RL inferences, the shapes) in
+memory. :meth:`Guard.check` works out what the change does to the inferences, then validates the nodes
+the change touches (subjects and objects of added, removed or newly inferred triples, and the nodes
+pointing at them) in the context of the whole graph. The guard's graph is left as it was;
+:meth:`Guard.apply` makes a checked change part of it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rdflib import Graph, URIRef
+
+from kg.rdfio import triples_to_graph
+from kg.reasoning import RuleReasoner, Triple, Unsupported, owlrl_closure
+from kg.store import OxigraphStore
+from kg.validation import Report, validate
+
+
+@dataclass
+class Checked:
+    """A change and what it does: the report, and the inferences it adds and removes."""
+
+    additions: set[Triple]
+    removals: set[Triple]
+    inferred_added: set[Triple]
+    inferred_removed: set[Triple]
+    report: Report
+    focus: list[str]
+
+
+class Guard:
+    def __init__(self, ontology: Graph, asserted: Graph, inferred: Graph, shapes: Graph):
+        self.ontology = ontology
+        self.shapes = shapes
+        self.data = Graph()  # asserted + inferred: what validation sees
+        for t in asserted:
+            self.data.add(t)
+        for t in inferred:
+            self.data.add(t)
+        self.asserted = set(asserted)
+        self.inferred = set(inferred)
+        try:
+            self.reasoner: RuleReasoner | None = RuleReasoner(ontology)
+        except Unsupported:
+            self.reasoner = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_store(cls, store: OxigraphStore) -> Guard:
+        names = store.names
+        asserted = Graph()
+        for graph in [names.ontology_graph, *store.source_graphs()]:
+            triples_to_graph(store.quads(graph), asserted)
+        return cls(
+            ontology=triples_to_graph(store.quads(names.ontology_graph)),
+            asserted=asserted,
+            inferred=triples_to_graph(store.quads(names.inferred_graph)),
+            shapes=triples_to_graph(store.quads(names.shapes_graph)),
+        )
+
+    def _closure_after(
+        self, additions: set[Triple], removals: set[Triple]
+    ) -> tuple[set[Triple], set[Triple]]:
+        """(inferences added, inferences removed) by the change."""
+        after = (self.asserted | additions) - removals
+        if self.reasoner is None:
+            closure = set(owlrl_closure(_graph(after)))
+        elif removals:
+            # Deletions can retract inferences; recomputing is exact and fast with the rules.
+            closure = self.reasoner.closure(after)
+        else:
+            known = self.asserted | self.inferred  # a new set: extend() grows it, not our state
+            derived = self.reasoner.extend(known, [t for t in additions if t not in known])
+            return derived - additions - self.inferred, set()
+        closure -= after
+        return closure - self.inferred, self.inferred - closure
+
+    def check(self, additions: Iterable[Triple] = (), removals: Iterable[Triple] = ()) -> Checked:
+        """Validate the graph as it would be after the change; the guard's graph does not change."""
+        add = set(additions) - self.asserted
+        remove = set(removals) & self.asserted
+        with self._lock:
+            inferred_added, inferred_removed = self._closure_after(add, remove)
+            focus = self._focus(add | inferred_added, remove | inferred_removed)
+            plus = (add | inferred_added) - set(self.data)
+            minus = (remove | inferred_removed) - (add | inferred_added)
+            # Validate in place (copying the graph would cost more than the check), then restore.
+            for t in plus:
+                self.data.add(t)
+            for t in minus:
+                self.data.remove(t)
+            try:
+                report = validate(self.data, self.shapes, focus_nodes=focus)
+            finally:
+                for t in minus:
+                    self.data.add(t)
+                for t in plus:
+                    self.data.remove(t)
+        return Checked(add, remove, inferred_added, inferred_removed, report, focus)
+
+    def apply(self, checked: Checked) -> None:
+        """Make a checked change part of the guard's graph."""
+        with self._lock:
+            for t in checked.removals | checked.inferred_removed:
+                self.data.remove(t)
+            for t in checked.additions | checked.inferred_added:
+                self.data.add(t)
+            self.asserted = (self.asserted - checked.removals) | checked.additions
+            self.inferred = (self.inferred - checked.inferred_removed) | checked.inferred_added
+
+    def _focus(self, added: set[Triple], removed: set[Triple]) -> list[str]:
+        """Subjects and objects of what changes; for removals, also the nodes pointing at them.
+
+        Removing a fact can break a node that refers to it (a facility whose place loses its type);
+        adding one can only break the nodes it names. Rules across unlinked nodes (an age group and
+        the population of its area) are written in the shapes from both sides, so either end fires.
+        """
+        nodes: set[URIRef] = set()
+        gone: set[URIRef] = set()
+        for triples, into in ((added, nodes), (removed, gone)):
+            for s, _, o in triples:
+                into.update(t for t in (s, o) if isinstance(t, URIRef))
+        pointing = {s for n in gone for s in self.data.subjects(None, n) if isinstance(s, URIRef)}
+        return sorted(str(n) for n in nodes | gone | pointing if not _is_vocabulary(n))
+
+
+def _graph(triples: Iterable[Triple]) -> Graph:
+    g = Graph()
+    for t in triples:
+        g.add(t)
+    return g
+
+
+def _is_vocabulary(node: URIRef) -> bool:
+    # Classes, properties and concepts are not validated as data when a change merely mentions them.
+    text = str(node)
+    return "/def/" in text or not text.startswith(("http://", "https://")) or _is_standard(text)
+
+
+def _is_standard(text: str) -> bool:
+    return text.startswith(
+        (
+            "http://www.w3.org/",
+            "http://schema.org/",
+            "http://purl.org/",
+            "http://qudt.org/",
+            "http://xmlns.com/",
+            "http://www.opengis.net/",
+            "http://rdfs.org/",
+        )
+    )
