@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +19,13 @@ from rdflib import Graph
 
 from kg.config import Settings
 from kg.errors import LoadError, NotConformant
-from kg.guard import Guard
+from kg.guard import Guard, mirror_of
 from kg.names import Names
 from kg.rdfio import format_for_path, graph_to_quads, parse_file, rebase_quads, triples_to_graph
 from kg.reasoning import materialize
 from kg.store import OxigraphStore
 from kg.validation import Report, validate
+from kg.writes import Change, logged_changes
 
 Progress = Callable[[str], None]
 
@@ -92,9 +93,11 @@ def assemble(
     progress: Progress = _quiet,
     extra: Iterable[ox.Quad] = (),
     engine: str = "rules",
+    replay: Sequence[Change] = (),
 ) -> Assembled:
     """Load everything into an in-memory store, reason and validate. Raises nothing on non-conformance.
 
+    ``replay`` are logged changes (stewards' writes) applied, oldest first, on top of the sources.
     ``engine`` is ``rules`` (the compiled OWL 2 RL rules, falling back to owlrl when the ontology needs
     more) or ``owlrl`` (owlrl's full closure).
     """
@@ -116,6 +119,12 @@ def assemble(
     extra = list(extra)
     if extra:
         store.add_quads(extra)
+    for change in replay:
+        for q in change.removed:
+            store.raw.remove(q)
+        store.add_quads(change.added)
+    if replay:
+        progress(f"replayed {len(replay)} logged change(s) from the previous store")
     timings["load"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -131,7 +140,7 @@ def assemble(
     t0 = time.perf_counter()
     shapes = triples_to_graph(shapes_quads)
     data = asserted + inferred
-    report = validate(data, shapes)
+    report = validate(data, shapes, sparql_store=mirror_of(data))
     timings["validate"] = time.perf_counter() - t0
     progress(
         f"validated (SHACL): {report.count('Violation')} violations, {report.count('Warning')} warnings, "
@@ -153,10 +162,23 @@ class BuildSummary:
 
 
 def build(settings: Settings, progress: Progress = _quiet) -> BuildSummary:
-    """Assemble, refuse if not conformant, then replace the on-disk store atomically."""
-    assembled = assemble(settings, progress)
+    """Assemble, refuse if not conformant, then replace the on-disk store atomically.
+
+    Writes accepted by a running service live in the store, not in ``data/``: a rebuild replays the
+    old store's change log on top of the sources (and keeps the log), so nothing acknowledged is lost.
+    If the replayed changes no longer fit the new sources, the build refuses and the old store stays.
+    """
+    names = Names(settings.base_iri)
+    replay: list[Change] = []
+    log_quads: list[ox.Quad] = []
+    if (settings.store_path / "CURRENT").exists():
+        old_store = OxigraphStore(names, settings.store_path, read_only=True)
+        replay, log_quads = logged_changes(old_store, names)
+        del old_store
+    assembled = assemble(settings, progress, replay=replay)
     if not assembled.report.conforms:
         raise NotConformant(assembled.report)
+    assembled.store.add_quads(log_quads)
     t0 = time.perf_counter()
     target = settings.store_path
     target.parent.mkdir(parents=True, exist_ok=True)

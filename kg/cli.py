@@ -20,10 +20,12 @@ import pyoxigraph as ox
 from kg import __version__
 from kg.build import assemble, build, load_additions, open_context, validate_additions
 from kg.config import Settings
-from kg.errors import KGError, LoadError, NotConformant, UsageError
+from kg.errors import KGError, LoadError, NotConformant, StoreError, UsageError
 from kg.names import Names
-from kg.rdfio import format_by_name
-from kg.store import VIEWS, QueryResult
+from kg.rdfio import format_by_name, format_for_path, parse_file
+from kg.store import VIEWS, OxigraphStore, QueryResult
+from kg.tokens import add_token
+from kg.writes import ChangeRejected, Writer
 
 EXIT_OK, EXIT_NOT_CONFORMANT, EXIT_ERROR = 0, 1, 2
 
@@ -32,13 +34,28 @@ def _progress(message: str) -> None:
     print(f"· {message}", file=sys.stderr, flush=True)
 
 
+# `serve` flags that set a Settings field of the same name (the `dest` of each flag)
+SERVE_SETTINGS = (
+    "max_body_bytes",
+    "max_result_bytes",
+    "service_allowlist",
+    "cors_origin",
+    "rate_limit_per_minute",
+    "rate_limit_burst",
+    "server_threads",
+    "union_default_graph",
+    "oxigraph_bin",
+    "queries_dir",
+)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         store_path=args.store,
         base_iri=args.base,
         data_dir=args.data_dir,
         ontology_dir=args.ontology_dir,
-        **{k: getattr(args, k, None) for k in ("host", "port", "query_timeout_s")},
+        **{k: getattr(args, k, None) for k in ("host", "port", "query_timeout_s", *SERVE_SETTINGS)},
     )
 
 
@@ -167,6 +184,59 @@ def cmd_stats(args: argparse.Namespace, out: IO[str]) -> int:
     return EXIT_OK
 
 
+def cmd_token(args: argparse.Namespace, out: IO[str]) -> int:
+    settings = _settings(args)
+    path = Path(args.file) if args.file else settings.tokens_file
+    token = add_token(path, args.name, args.role)
+    print(f"Token for {args.name} ({args.role}), shown once; its SHA-256 is in {path}:", file=sys.stderr)
+    print(token, file=out)
+    return EXIT_OK
+
+
+def cmd_apply(args: argparse.Namespace, out: IO[str]) -> int:
+    """Apply a change to a store the server is not holding, with the same guard as the server."""
+    settings = _settings(args)
+    names = Names(settings.base_iri)
+    if not (settings.store_path / "CURRENT").exists():  # opening read-write would create one
+        raise StoreError(f"no store at {settings.store_path}: run `alatau-kg build` first")
+    try:
+        durable = OxigraphStore(names, settings.store_path)
+    except StoreError as exc:
+        hint = "is a server holding it? stop it, or send the change to its /update"
+        raise StoreError(f"{exc} ({hint})") from exc
+    writer = Writer(durable, names, write_graphs=settings.write_graphs)
+    target = Path(args.change)
+    if target.exists():
+        fmt = format_for_path(target) if target.suffix not in (".ru", ".rq", ".sparql") else None
+        if fmt is None:
+            change = writer.plan_update(target.read_text(encoding="utf-8"))
+        else:
+            quads = parse_file(target, fmt)
+            if args.graph:
+                change = writer.plan_graph(args.graph, quads, mode="add")
+            elif any(isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
+                raise UsageError("the file has triples without a graph: give --graph IRI (a source graph)")
+            else:
+                change = writer.plan_quads(quads)
+    else:
+        change = writer.plan_update(args.change)
+    _progress(f"planned: +{len(change.added)} −{len(change.removed)} quads")
+    try:
+        outcome = writer.submit(change, agent=args.agent, comment=args.comment or "")
+    except ChangeRejected as exc:
+        print(exc.report.to_text(args.lang), file=out)
+        print("refused: the change breaks the shapes; nothing was stored", file=sys.stderr)
+        return EXIT_NOT_CONFORMANT
+    print(outcome.report.to_text(args.lang), file=out)
+    print(
+        f"Applied {outcome.change_iri or '(nothing to change)'}: +{outcome.added} −{outcome.removed} "
+        f"(inferences +{outcome.inferred_added} −{outcome.inferred_removed})",
+        file=out,
+    )
+    durable.flush()
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace, out: IO[str]) -> int:
     settings = _settings(args)
     try:
@@ -274,12 +344,56 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stats", parents=[common], help="count triples per graph and instances per class")
     s.set_defaults(func=cmd_stats)
 
+    t = sub.add_parser("token", parents=[common], help="create a write token (stored hashed)")
+    t.add_argument("action", choices=("add",), help="add: create a token and print it once")
+    t.add_argument("name", help="who uses it (recorded with every change they make)")
+    t.add_argument("--role", default="writer", choices=("writer", "admin"), help="writer (default) or admin")
+    t.add_argument("--file", help="tokens file (default: tokens.json, or ALATAU_KG_TOKENS_FILE)")
+    t.set_defaults(func=cmd_token)
+
+    a = sub.add_parser("apply", parents=[common], help="apply a change (file or SPARQL Update) to the store")
+    a.add_argument("change", help="an RDF file, a .ru file of SPARQL Update, or the update text")
+    a.add_argument("--graph", help="the source graph for a file of triples")
+    a.add_argument("--agent", default="cli", help="who makes the change (recorded; default cli)")
+    a.add_argument("--comment", help="why (recorded with the change)")
+    a.set_defaults(func=cmd_apply)
+
     sv = sub.add_parser("serve", parents=[common], help="serve the built graph over HTTP (SPARQL 1.1)")
     sv.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     sv.add_argument("--port", type=int, help="port (default 8000)")
     sv.add_argument(
         "--query-timeout-s", type=float, dest="query_timeout_s", help="query timeout (default 10)"
     )
+    sv.add_argument(
+        "--max-body-bytes", type=int, help="largest request, body or query string (default 2000000)"
+    )
+    sv.add_argument(
+        "--max-result-bytes", type=int, help="largest result sent; larger: 503 (default 50000000)"
+    )
+    sv.add_argument(
+        "--service-allowlist",
+        metavar="PREFIXES",
+        help="space-separated IRI prefixes SERVICE may call (default empty: SERVICE refused)",
+    )
+    sv.add_argument(
+        "--cors-origin", metavar="ORIGIN", help="Access-Control-Allow-Origin (default *; empty: no CORS)"
+    )
+    sv.add_argument(
+        "--rate-limit-per-minute", type=float, help="queries per client and minute (default 0: no limit)"
+    )
+    sv.add_argument("--rate-limit-burst", type=int, help="queries a client may send at once (default 30)")
+    sv.add_argument(
+        "--threads", type=int, dest="server_threads", help="waitress threads (default 8, at least 8)"
+    )
+    sv.add_argument(
+        "--union-default-graph",
+        action=argparse.BooleanOptionalAction,
+        help="default graph: the union of all graphs (default), or the store's own (--no-…)",
+    )
+    sv.add_argument(
+        "--oxigraph-bin", metavar="PATH", help="the `oxigraph` executable (default: beside Python)"
+    )
+    sv.add_argument("--queries-dir", type=Path, help="example queries of the query page (default queries/)")
     sv.set_defaults(func=cmd_serve)
     return p
 

@@ -30,11 +30,21 @@ class Settings:
     max_result_bytes: int = 50_000_000  # a larger result is refused with 503 result_too_large
     service_allowlist: str = ""  # space-separated IRI prefixes SERVICE may call; empty: SERVICE refused
     cors_origin: str = "*"  # Access-Control-Allow-Origin for queries; empty: CORS off
+    # the default graph of a request that names no graphs: the union of all graphs (true), or the
+    # store's own default graph, as in SPARQL 1.1 (false; the W3C suites run through the endpoint so)
+    union_default_graph: bool = True
     rate_limit_per_minute: float = 0.0  # queries per client address and minute; 0: no rate limit
     rate_limit_burst: int = 30  # how many queries a client may send at once before the rate applies
     server_threads: int = 8
     oxigraph_bin: str = ""  # the `oxigraph` executable; empty: the one installed beside Python, or PATH
     queries_dir: Path = PROJECT_ROOT / "queries"  # example queries shown on the query page
+    # --- guarded writes (kg/writes.py, server/writes.py) ---
+    tokens_file: Path = PROJECT_ROOT / "tokens.json"  # hashed write tokens (`alatau-kg token add`)
+    tokens: str = ""  # more tokens inline: name:role:sha256hex, comma-separated
+    # graphs writes may change (IRI prefixes, space-separated); empty: the source graphs under the base
+    write_graphs: str = ""
+    # check every write against the shapes (with reasoning); off only for a scratch store (W3C suites)
+    guard_writes: bool = True
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -60,8 +70,18 @@ class Settings:
 
 def _coerce(type_name: Any, raw: str) -> Any:
     name = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
+    if name == "bool":
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"not a boolean: {raw!r} (use true or false)")
     if name == "Path":
         return Path(raw)
+    if name == "bool":
+        if raw.strip().lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+            raise ValueError(f"not a boolean: {raw!r} (true or false)")
+        return raw.strip().lower() in ("1", "true", "yes", "on")
     if name == "int":
         return int(raw)
     if name == "float":

@@ -78,6 +78,8 @@ STARTUP_TIMEOUT_S = 120.0  # start and load; large datasets take a while to load
 MAX_RESTARTS_PER_MINUTE = 10  # past this the supervisor slows down instead of spinning
 
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
+# Oxigraph's 500 answers that the query itself caused (e.g. "The custom function <…> is not supported")
+_QUERY_CAUSED = re.compile(r"custom function .* is not supported|is not supported by this", re.IGNORECASE)
 
 # How a complete document of each format ends, for a streamed (chunked) body. Oxigraph appends
 # its error text (no final newline, no closing bracket) when a streamed query fails or is cancelled.
@@ -222,6 +224,13 @@ class SparqlHttpEngine:
                     stuck=True,
                 ) from exc
             except (OSError, http.client.HTTPException) as exc:
+                if answered and time.monotonic() - started >= self.engine_timeout_s:
+                    # the engine's timer fired and it cut the stream it had started (under load the
+                    # cut shows as a broken connection rather than as an error text)
+                    raise QueryTimeout(
+                        f"the query did not finish within {self.timeout_s:g} s and was stopped",
+                        timeout_s=self.timeout_s,
+                    ) from exc
                 if answered:
                     raise EngineUnavailable(
                         f"the query engine stopped while answering: {exc}", retryable=False
@@ -531,6 +540,35 @@ class OxigraphProcess:
                     time.sleep(0.2)  # alive but not answering: give it a moment before the retry
         raise AssertionError("unreachable")
 
+    def update(self, sparql: str) -> None:
+        """Apply a SPARQL update to the engine in one request (one transaction: readers see all or none).
+
+        Used only to keep the engine in step with the durable store after a committed write. If the
+        engine cannot take it, it is restarted, and reloads the durable store (which has the write).
+        """
+        generation = self._wait_ready()
+        port = urlsplit(self._query_url).port
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=max(30.0, self.timeout_s * 3))
+            try:
+                conn.request(
+                    "POST",
+                    "/update",
+                    body=sparql.encode("utf-8"),
+                    headers={"Content-Type": "application/sparql-update"},
+                )
+                response = conn.getresponse()
+                text = response.read().decode("utf-8", "replace")
+            finally:
+                conn.close()
+            if response.status >= 300:
+                raise EngineError(f"the engine refused the update ({response.status}): {text[:300]}")
+        except (OSError, EngineError) as exc:
+            log.error("the engine did not take a committed write (%s): restarting it to reload", exc)
+            self._kill(generation)
+        finally:
+            self._counts = None
+
     def graph_counts(self) -> dict[str, int]:
         cached = self._counts
         if cached is not None and cached[0] == self._generation:
@@ -601,6 +639,9 @@ def _upstream_error(status: int, body: bytes) -> KGError:
             position = {"line": int(m.group(1)), "column": int(m.group(2))}
             return QuerySyntaxError(f"SPARQL syntax error: {message}", position=position)
         return UsageError(message or "the query engine refused the request")
+    if status == 500 and _QUERY_CAUSED.search(message):
+        # the query asked for something the engine does not implement: the client's to fix (400)
+        return UsageError(message)
     return EngineError(f"the query engine answered {status}: {message[:500]}")
 
 

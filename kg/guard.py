@@ -13,9 +13,12 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
-from kg.rdfio import triples_to_graph
+from kg.errors import ShapesError
+from kg.names import SH
+from kg.rdfio import to_oxigraph, triples_to_graph
 from kg.reasoning import RuleReasoner, Triple, Unsupported, owlrl_closure
 from kg.store import OxigraphStore
 from kg.validation import Report, validate
@@ -44,6 +47,11 @@ class Guard:
             self.data.add(t)
         self.asserted = set(asserted)
         self.inferred = set(inferred)
+        self._object_targets = set(shapes.objects(None, SH.targetObjectsOf))
+        if (None, SH.inversePath, None) in shapes:
+            raise ShapesError("the guard assumes no sh:inversePath in the shapes (see Guard._focus)")
+        # the same triples in Oxigraph, where the shapes' SPARQL constraints run (kg.validation)
+        self.mirror = mirror_of(self.data)
         try:
             self.reasoner: RuleReasoner | None = RuleReasoner(ontology)
         except Unsupported:
@@ -94,13 +102,19 @@ class Guard:
                 self.data.add(t)
             for t in minus:
                 self.data.remove(t)
+            self.mirror.extend(_quads(plus))
+            for q in _quads(minus):
+                self.mirror.remove(q)
             try:
-                report = validate(self.data, self.shapes, focus_nodes=focus)
+                report = validate(self.data, self.shapes, focus_nodes=focus, sparql_store=self.mirror)
             finally:
                 for t in minus:
                     self.data.add(t)
                 for t in plus:
                     self.data.remove(t)
+                self.mirror.extend(_quads(minus))
+                for q in _quads(plus):
+                    self.mirror.remove(q)
         return Checked(add, remove, inferred_added, inferred_removed, report, focus)
 
     def apply(self, checked: Checked) -> None:
@@ -108,25 +122,51 @@ class Guard:
         with self._lock:
             for t in checked.removals | checked.inferred_removed:
                 self.data.remove(t)
+            for q in _quads(checked.removals | checked.inferred_removed):
+                self.mirror.remove(q)
             for t in checked.additions | checked.inferred_added:
                 self.data.add(t)
+            self.mirror.extend(_quads(checked.additions | checked.inferred_added))
             self.asserted = (self.asserted - checked.removals) | checked.additions
             self.inferred = (self.inferred - checked.inferred_removed) | checked.inferred_added
 
     def _focus(self, added: set[Triple], removed: set[Triple]) -> list[str]:
-        """Subjects and objects of what changes; for removals, also the nodes pointing at them.
+        """The subjects of what changes, and the nodes pointing at a node that loses a fact.
 
-        Removing a fact can break a node that refers to it (a facility whose place loses its type);
-        adding one can only break the nodes it names. Rules across unlinked nodes (an age group and
+        Removing a fact can break a node that refers to its subject (a facility whose capacity loses
+        its unit); adding one can only break the nodes it names. Rules across unlinked nodes (an age group and
         the population of its area) are written in the shapes from both sides, so either end fires.
         """
         nodes: set[URIRef] = set()
-        gone: set[URIRef] = set()
-        for triples, into in ((added, nodes), (removed, gone)):
-            for s, _, o in triples:
-                into.update(t for t in (s, o) if isinstance(t, URIRef))
-        pointing = {s for n in gone for s in self.data.subjects(None, n) if isinstance(s, URIRef)}
-        return sorted(str(n) for n in nodes | gone | pointing if not _is_vocabulary(n))
+        losing: set[URIRef] = set()  # nodes that lose a property or a type
+        for s, p, o in added | removed:
+            if isinstance(s, URIRef):
+                nodes.add(s)
+            # an object gains or loses only an incoming link, which the shapes do not constrain
+            # (no inverse paths) — unless the link makes it a target (sh:targetObjectsOf)
+            if p in self._object_targets and isinstance(o, URIRef):
+                nodes.add(o)
+        for s, _, _ in removed:
+            if isinstance(s, URIRef):
+                losing.add(s)
+        pointing = {s for n in losing for s in self.data.subjects(None, n) if isinstance(s, URIRef)}
+        return sorted(str(n) for n in nodes | pointing if not _is_vocabulary(n))
+
+
+def mirror_of(graph: Graph) -> ox.Store:
+    """An in-memory Oxigraph store holding ``graph``'s triples in its default graph."""
+    store = ox.Store()
+    store.bulk_extend(_quads(graph))
+    return store
+
+
+def _quads(triples: Iterable[Triple]) -> list[ox.Quad]:
+    quads = []
+    for s, p, o in triples:
+        subject, predicate = to_oxigraph(s), to_oxigraph(p)
+        assert not isinstance(subject, ox.Literal) and isinstance(predicate, ox.NamedNode)
+        quads.append(ox.Quad(subject, predicate, to_oxigraph(o)))
+    return quads
 
 
 def _graph(triples: Iterable[Triple]) -> Graph:

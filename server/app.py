@@ -16,19 +16,44 @@ from flask import Flask, Response, g, request
 
 from kg.config import Settings
 from kg.engine import Engine, OxigraphProcess
-from server import cors, errors, introspection, pages, protocol
+from kg.names import Names
+from kg.store import OxigraphStore
+from kg.tokens import Tokens
+from kg.writes import Writer
+from server import (  # linked data and pages for people
+    cors,
+    dataset,
+    errors,
+    introspection,
+    linked,
+    pages,
+    pages_home,
+    protocol,
+    search,
+    writes,
+)
 from server.context import EXTENSION_KEY, Context
 
 access_log = logging.getLogger("alatau_kg.access")
 log = logging.getLogger("alatau_kg.server")
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, writer: Writer | None = None
+) -> Flask:
     """The app over ``engine``; without one, an Oxigraph engine over the built store is started
-    (and stopped at exit). Pass ``OxigraphProcess.from_quads(...).start()`` to serve other data."""
+    (and stopped at exit). Pass ``OxigraphProcess.from_quads(...).start()`` to serve other data.
+
+    With write tokens configured (and no engine given), the app holds the store read-write: a
+    :class:`kg.writes.Writer` commits guarded writes to it and keeps the engine in step (the engine
+    loads from the writer's store). Pass ``writer`` with ``engine`` to wire both yourself.
+    """
     settings = settings or Settings.from_env()
     if engine is None:
-        engine = OxigraphProcess.from_settings(settings).start()
+        if Tokens.load(settings.tokens_file, settings.tokens).configured:
+            engine, writer = _writable_engine(settings)
+        else:
+            engine = OxigraphProcess.from_settings(settings).start()
     app = Flask(__name__)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
@@ -36,14 +61,33 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION_KEY] = Context.build(settings, engine)
+    app.extensions[EXTENSION_KEY] = Context.build(settings, engine, writer)
     errors.register(app)
     cors.register(app, settings.cors_origin)
     _register_access_log(app)
     app.register_blueprint(protocol.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(introspection.bp)
+    app.register_blueprint(linked.bp)
+    app.register_blueprint(pages_home.bp)
+    app.register_blueprint(search.bp)
+    app.register_blueprint(dataset.bp)
+    writes.register(app)
     return app
+
+
+def _writable_engine(settings: Settings) -> tuple[OxigraphProcess, Writer]:
+    names = Names(settings.base_iri)
+    durable = OxigraphStore(names, settings.store_path)  # read-write: this process owns the store
+    writer = Writer(durable, names, write_graphs=settings.write_graphs, guard=settings.guard_writes)
+    engine = OxigraphProcess(
+        writer.dump_nquads,
+        timeout_s=settings.query_timeout_s,
+        max_result_bytes=settings.max_result_bytes,
+        binary=settings.oxigraph_bin or None,
+    ).start()
+    writer.publish = engine.update
+    return engine, writer
 
 
 def _register_access_log(app: Flask) -> None:
@@ -85,10 +129,19 @@ def serve(settings: Settings) -> None:
     from waitress.server import create_server
 
     _configure_logging()
-    engine = OxigraphProcess.from_settings(settings).start()
+    writer: Writer | None = None
+    if Tokens.load(settings.tokens_file, settings.tokens).configured:
+        engine, writer = _writable_engine(settings)
+        log.info(
+            "writes enabled: %d token(s); the store is held read-write",
+            len(Tokens.load(settings.tokens_file, settings.tokens).entries),
+        )
+    else:
+        engine = OxigraphProcess.from_settings(settings).start()
+        log.info("read-only: no write tokens configured")
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        app = create_app(settings, engine)
+        app = create_app(settings, engine, writer)
         server = create_server(
             app,
             host=settings.host,

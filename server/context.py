@@ -9,6 +9,8 @@ from flask import current_app
 from kg.config import Settings
 from kg.engine import Engine
 from kg.names import Names
+from kg.tokens import Tokens
+from kg.writes import Writer
 from server.limits import RateLimiter, ServicePolicy
 
 
@@ -19,15 +21,19 @@ class Context:
     names: Names
     services: ServicePolicy
     rate_limiter: RateLimiter
+    tokens: Tokens
+    writer: Writer | None = None  # None: the service is read-only
 
     @classmethod
-    def build(cls, settings: Settings, engine: Engine) -> Context:
+    def build(cls, settings: Settings, engine: Engine, writer: Writer | None = None) -> Context:
         return cls(
             settings=settings,
             engine=engine,
             names=Names(settings.base_iri),
             services=ServicePolicy.from_setting(settings.service_allowlist),
             rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+            tokens=Tokens.load(settings.tokens_file, settings.tokens),
+            writer=writer,
         )
 
 

@@ -20,7 +20,14 @@ ENTAILMENT = Namespace("http://www.w3.org/ns/entailment/")
 OWL_PROFILE_RL = URIRef("http://www.w3.org/ns/owl-profile/RL")
 
 
-def describe(endpoint: str, counts: dict[str, int], names: Names, *, federation: bool = False) -> Graph:
+def describe(
+    endpoint: str,
+    counts: dict[str, int],
+    names: Names,
+    *,
+    federation: bool = False,
+    union_default_graph: bool = True,
+) -> Graph:
     g = Graph()
     g.bind("sd", SD)
     g.bind("void", VOID)
@@ -29,7 +36,8 @@ def describe(endpoint: str, counts: dict[str, int], names: Names, *, federation:
     g.add((service, RDF.type, SD.Service))
     g.add((service, SD.endpoint, URIRef(endpoint)))
     g.add((service, SD.supportedLanguage, SD.SPARQL11Query))
-    g.add((service, SD.feature, SD.UnionDefaultGraph))
+    if union_default_graph:
+        g.add((service, SD.feature, SD.UnionDefaultGraph))
     if federation:
         g.add((service, SD.feature, SD.BasicFederatedQuery))
     g.add((service, SD.defaultEntailmentRegime, ENTAILMENT.Simple))
@@ -42,8 +50,9 @@ def describe(endpoint: str, counts: dict[str, int], names: Names, *, federation:
     default = BNode()
     g.add((dataset, SD.defaultGraph, default))
     g.add((default, RDF.type, SD.Graph))
-    g.add((default, RDFS.comment, Literal("The union of all named graphs.", lang="en")))
-    g.add((default, VOID.triples, Literal(sum(counts.values()))))
+    if union_default_graph:
+        g.add((default, RDFS.comment, Literal("The union of all named graphs.", lang="en")))
+        g.add((default, VOID.triples, Literal(sum(counts.values()))))
     for name, count in sorted(counts.items()):
         named = BNode()
         graph = BNode()
@@ -79,6 +88,7 @@ def respond() -> Response:
         ctx.engine.graph_counts(),
         ctx.names,
         federation=bool(ctx.services.allowlist),
+        union_default_graph=ctx.settings.union_default_graph,
     )
     body = graph.serialize(format=fmt.rdflib, encoding="utf-8")
     response = Response(body, content_type=f"{fmt.media_type}; charset=utf-8")

@@ -16,8 +16,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from kg.lexer import Shape
 from server.errors import HttpError
-from server.lexer import Shape
 
 
 @dataclass(frozen=True)

@@ -69,4 +69,5 @@ def index() -> str:
         results_formats=negotiation.RESULTS,
         graph_formats=negotiation.GRAPHS,
         timeout_s=ctx.engine.timeout_s,
+        prefixes=ctx.names.prefixes(),
     )

@@ -15,15 +15,20 @@ dataset is exactly what they name (§2.1.4), as with ``FROM``/``FROM NAMED``, wh
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 
+from kg.engine import EngineResponse
+from kg.errors import QuerySyntaxError
+from kg.lexer import shape
 from server import description, negotiation
 from server.context import context
 from server.errors import HttpError
-from server.lexer import shape
 
 bp = Blueprint("sparql", __name__)
 
@@ -151,15 +156,39 @@ def sparql() -> Response:
     ctx.services.check(query_shape, [*default_graphs, *named_graphs])
     table = negotiation.GRAPHS if query_shape.form in ("CONSTRUCT", "DESCRIBE") else negotiation.RESULTS
     chosen = negotiation.choose(table, request.headers.get("Accept"), op.formats)
-    answer = ctx.engine.query(
+    names_graphs = bool(default_graphs or named_graphs or query_shape.dataset_iris)
+    answer = _query_with_base(
         op.query,
+        request.base_url,
         accept=chosen.media_type,
         default_graphs=default_graphs,
         named_graphs=named_graphs,
-        # Our default dataset is the union, but FROM/FROM NAMED in the query, like the protocol's
-        # graph URIs, define the dataset themselves (SPARQL 1.1 Query §13.2).
-        union_default_graph=not (default_graphs or named_graphs or query_shape.dataset_iris),
+        # Our default dataset is the union (unless configured otherwise), but FROM/FROM NAMED in the
+        # query, like the protocol's graph URIs, define the dataset themselves (SPARQL 1.1 Query §13.2).
+        union_default_graph=ctx.settings.union_default_graph and not names_graphs,
     )
     response = Response(answer.body, status=answer.status, content_type=answer.content_type)
     response.vary.add("Accept")
     return response
+
+
+_ERROR_AT = re.compile(r"error at (\d+):(\d+)")
+_IRIREF = re.compile(r'[^<>"{}|^`\\\x00-\x20]*')  # https://www.w3.org/TR/sparql11-query/#rIRIREF
+
+
+def _query_with_base(query: str, base: str, **kwargs: Any) -> EngineResponse:
+    """Run ``query`` with the endpoint's URL as its base IRI (SPARQL 1.1 Query §4.1.1.1: the service
+    defines it; the Protocol allows the endpoint's). The engine would otherwise resolve relative IRIs
+    against its own internal URL. The declaration takes a line of its own, taken out of error positions.
+    """
+    if not _IRIREF.fullmatch(base) or not urlsplit(base).netloc:  # the Host header is the client's
+        raise HttpError(400, "bad_request", "the request's Host header does not make a valid IRI")
+    try:
+        return context().engine.query(f"BASE <{base}>\n{query}", **kwargs)
+    except QuerySyntaxError as exc:
+        position = exc.position
+        if not position or position.get("line", 0) < 2:
+            raise
+        line = position["line"] - 1
+        message = _ERROR_AT.sub(lambda m: f"error at {int(m.group(1)) - 1}:{m.group(2)}", str(exc), count=1)
+        raise QuerySyntaxError(message, position={**position, "line": line}) from exc

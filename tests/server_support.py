@@ -91,8 +91,13 @@ def serving(app: Flask, engine: Engine) -> Iterator[Live]:
     finally:
         # close() alone closes only the listening socket; the loop runs while any channel is open.
         server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
-        wasyncore.close_all(server._map)  # type: ignore[union-attr]
+        # Close every channel from inside the loop's own thread (through its trigger): closing them
+        # from here while the loop is in select() on them fails there with EBADF.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
         thread.join(timeout=10)
+        if thread.is_alive():
+            wasyncore.close_all(server._map)  # type: ignore[union-attr]
+            thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

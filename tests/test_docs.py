@@ -33,3 +33,17 @@ def test_every_cli_option_is_documented():
             long = [o for o in action.option_strings if o.startswith("--") and o != "--help"]
             for option in long:
                 assert option in README, f"alatau-kg {name} {option}"
+
+
+def test_the_readme_query_gives_the_readme_output(real_settings):
+    import io
+    import re
+
+    from kg.cli import main
+
+    section = README.split("## One real query", 1)[1]
+    query = re.search(r"alatau-kg query '(.*?)'\n```", section, re.S).group(1)
+    shown = re.search(r"```text\n(.*?)```", section, re.S).group(1)
+    out = io.StringIO()
+    assert main(["query", "--store", str(real_settings.store_path), query], out=out) == 0
+    assert out.getvalue() == shown

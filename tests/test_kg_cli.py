@@ -250,3 +250,65 @@ def test_console_script_is_installed():
     script = Path(sys.executable).parent / "alatau-kg"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "alatau-kg" in result.stdout
+
+
+EDIT = f"""PREFIX ak: <{AK}> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+INSERT DATA {{ GRAPH <https://w3id.org/alatau-kg/graph/source/edits> {{
+    <{ID}facility/school-2> a ak:School ; rdfs:label "School 2"@en , "Школа 2"@ru ; rdfs:comment "x"@en ;
+        ak:seatCount 300 ; ak:locatedIn <{ID}place/enbek> . }} }}"""
+
+
+def test_apply_then_rebuild_keeps_the_change(mini_built):
+    code, out = run(mini_built, "apply", EDIT, "--agent", "aigerim", "--comment", "a new school")
+    assert code == 0, out
+    assert "Applied https://w3id.org/alatau-kg/id/change/" in out
+    ask = f"ASK {{ <{ID}facility/school-2> <{AK}locatedIn> <{ID}place/alatau> }}"  # inferred too
+    assert run(mini_built, "query", ask)[1].strip() == "true"
+    code, out = run(mini_built, "build")
+    assert code == 0 and "graph:changes" in out
+    assert run(mini_built, "query", ask)[1].strip() == "true"
+    log = "SELECT ?who WHERE { ?c a ak:Change ; prov:wasAssociatedWith/rdfs:label ?who }"
+    assert run(mini_built, "query", "--format", "csv", log)[1].splitlines()[1:] == ["aigerim"]
+
+
+def test_apply_refuses_a_breaking_change_with_the_report(mini_built):
+    code, out = run(mini_built, "apply", EDIT.replace("ak:seatCount 300", "ak:seatCount 0"))
+    assert code == 1
+    assert "School 2" in out and "positive integer" in out
+    ask = f"ASK {{ <{ID}facility/school-2> ?p ?o }}"
+    assert run(mini_built, "query", ask)[1].strip() == "false"
+
+
+def test_a_rebuild_that_would_break_logged_changes_is_refused(mini_built, tmp_path):
+    assert run(mini_built, "apply", EDIT)[0] == 0
+    # new sources where Enbek is no longer a place: the logged school would lie in no known place
+    data = tmp_path / "data"
+    data.mkdir()
+    original = (mini_built.data_dir / "article-test.trig").read_text()
+    (data / "a.trig").write_text(original.replace("place:enbek a ak:Place ;", "place:enbek"))
+    code, out = run(mini_built.with_(data_dir=data), "build")
+    assert code == 1 and "School 2" in out
+    ask = f"ASK {{ <{ID}facility/school-2> ?p ?o }}"
+    assert run(mini_built, "query", ask)[1].strip() == "true"  # the old store, with the change, stays
+
+
+def test_apply_could_not_run(mini_settings, mini_built, capsys):
+    assert (
+        run(mini_settings.with_(store_path=mini_settings.store_path.parent / "none"), "apply", EDIT)[0] == 2
+    )
+    assert "no store" in capsys.readouterr().err
+    assert run(mini_built, "apply", "INSERT DATA { GRAPH <x> {")[0] == 2
+    assert run(mini_built, "apply", "LOAD <file:///etc/passwd>")[0] == 2
+
+
+def test_token_add_stores_only_a_hash(mini_settings, tmp_path):
+    path = tmp_path / "tokens.json"
+    code, out = run(mini_settings, "token", "add", "aigerim", "--role", "admin", "--file", str(path))
+    assert code == 0
+    token = out.strip()
+    assert len(token) > 30 and token not in path.read_text()
+    from kg.tokens import Tokens
+
+    principal = Tokens.load(path).authenticate(f"Bearer {token}")
+    assert (principal.name, principal.role) == ("aigerim", "admin")
+    assert run(mini_settings, "token", "add", "aigerim", "--file", str(path))[0] == 2  # names are unique

@@ -311,3 +311,28 @@ def test_reports_speak_english_and_russian(guard):
     assert "Capacity of the test school" in result.sentence("en")
     assert "Мощность тестовой школы" in result.sentence("ru") and "положительны" in result.sentence("ru")
     assert '"-300"' in result.sentence("en")
+
+
+def test_sparql_constraints_give_the_same_results_in_oxigraph_and_pyshacl(guard):
+    """The SHACL-SPARQL rules run on Oxigraph (fast); pySHACL's own evaluation must agree."""
+    from kg.validation import validate
+
+    sparql_cases = [c for c in CASES if c[2][2] == "SPARQLConstraintComponent"]
+    assert len(sparql_cases) >= 4
+    for _, ttl, expected in sparql_cases:
+        checked = guard.check(additions=_graph(ttl))
+        focus = checked.focus
+        for t in checked.additions | checked.inferred_added:
+            guard.data.add(t)
+        try:
+            slow = validate(guard.data, guard.shapes, focus_nodes=focus)  # rdflib's SPARQL engine
+        finally:
+            for t in checked.additions | checked.inferred_added:
+                guard.data.remove(t)
+        fast = checked.report
+        key = lambda r: (r.focusNode, r.sourceConstraintComponent, r.resultSeverity, r.value)  # noqa: E731
+        assert sorted(map(key, fast.results)) == sorted(map(key, slow.results)), expected
+        # pySHACL keeps one sh:message language for a SPARQL result; ours keeps both (en and ru)
+        texts = lambda rs: {t for r in rs for t in r.resultMessage.values()}  # noqa: E731
+        assert texts(slow.results) <= texts(fast.results)
+        assert {"en", "ru"} <= {lang for r in fast.results for lang in r.resultMessage}

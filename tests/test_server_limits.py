@@ -7,8 +7,8 @@ import requests
 
 from kg.config import Settings
 from kg.engine import OxigraphProcess, SparqlHttpEngine
+from kg.lexer import shape, tokenize
 from server.app import create_app
-from server.lexer import shape, tokenize
 from server.limits import RateLimiter, ServicePolicy
 from tests.server_support import Live, assert_error, serving
 

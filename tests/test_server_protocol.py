@@ -477,3 +477,11 @@ def test_error_bodies_are_json_objects_with_the_same_keys(live: Live) -> None:
         body = json.loads(response.content)
         assert {"error", "message", "status"} <= body.keys()
         assert body["status"] == response.status_code
+
+
+def test_an_unsupported_function_is_the_query_s_fault_400(live):
+    r = requests.get(
+        live.sparql, params={"query": "PREFIX ex: <http://e/> SELECT (ex:nofunc(1) AS ?x) {}"}, timeout=30
+    )
+    assert_error(r, 400, "bad_request")
+    assert "not supported" in r.json()["message"]

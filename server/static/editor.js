@@ -12,6 +12,9 @@
   const graph = document.getElementById("graph");
   const downloads = document.getElementById("downloads");
   const endpoint = form.getAttribute("action");
+  // The service's prefixes, longest namespace first: IRIs are shown as prefix:local (linked in full).
+  const prefixes = Object.entries(JSON.parse(table.dataset.prefixes || "{}"))
+    .sort(function (a, b) { return b[1].length - a[1].length; });
 
   document.querySelectorAll("button[data-query]").forEach(function (button) {
     button.addEventListener("click", function () {
@@ -50,7 +53,9 @@
     try {
       response = await fetch(endpoint, {
         method: "POST",
-        headers: { "Accept": "application/sparql-results+json, text/turtle;q=0.9" },
+        // Equal weights: a CONSTRUCT gets Turtle (first of its formats), not JSON-LD, which
+        // application/sparql-results+json also stands for in a graph's negotiation.
+        headers: { "Accept": "application/sparql-results+json, text/turtle" },
         body: params(),
       });
     } catch (e) {
@@ -120,13 +125,21 @@
     table.hidden = false;
   }
 
+  function shorten(iri) {
+    for (const [prefix, namespace] of prefixes) {
+      if (iri.length > namespace.length && iri.startsWith(namespace)) return prefix + ":" + iri.slice(namespace.length);
+    }
+    return iri;
+  }
+
   function cell(term) {
     const fragment = document.createDocumentFragment();
     if (!term) return fragment;
     if (term.type === "uri") {
       const a = document.createElement("a");
       a.href = term.value;
-      a.textContent = term.value;
+      a.textContent = shorten(term.value);
+      if (a.textContent !== term.value) a.title = term.value;
       fragment.appendChild(a);
     } else if (term.type === "bnode") {
       fragment.appendChild(document.createTextNode("_:" + term.value));

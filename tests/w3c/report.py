@@ -3,6 +3,7 @@
     .venv/bin/python -m tests.w3c.report                      # pyoxigraph, in-process
     .venv/bin/python -m tests.w3c.report --serve              # a throw-away `oxigraph serve`
     .venv/bin/python -m tests.w3c.report --http URL           # any running endpoint (its data is dropped!)
+    .venv/bin/python -m tests.w3c.report --endpoint           # the README's table: our /sparql vs Oxigraph
 
 Exit status 0 when the failures are exactly the known ones of the engine's profile, 1 otherwise.
 """
@@ -79,6 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.w3c.report", description=__doc__.splitlines()[0])
     target = parser.add_mutually_exclusive_group()
     target.add_argument(
+        "--endpoint",
+        action="store_true",
+        help="print the README's table: the Alatau endpoint beside `oxigraph serve` (protocol too)",
+    )
+    target.add_argument(
         "--http", metavar="URL", help="base URL of a running SPARQL endpoint (DROP ALL is run!)"
     )
     target.add_argument("--serve", action="store_true", help="start a throw-away `oxigraph serve` and use it")
@@ -92,6 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", default="oxigraph-http", help="known-failure profile for --http/--serve")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every failure with its reason")
     args = parser.parse_args(argv)
+    if args.endpoint:
+        from .endpoint import comparison_table  # imports the Flask app: only when asked for
+
+        print(comparison_table(), end="")
+        return 0
 
     with _engine(args) as engine:
         outcomes = [outcome(test, engine) for test in load_tests()]

@@ -1,0 +1,502 @@
+"""Validated, durable writes: plan a change, check it with the guard, commit it, log it, revert it.
+
+The :class:`Writer` owns the durable store (Oxigraph on disk) and an in-memory working copy of it.
+
+* **Plan.** A SPARQL Update is run on the working copy, under the write lock; the difference before /
+  after is the change (quads added and removed), and the working copy is put back. Graph Store
+  requests (add, replace, delete a graph) are planned directly. ``LOAD`` is refused (no outbound or
+  file access); blank nodes are refused (a change must be correctable and revertible, so every node
+  needs an IRI); only the writable graphs may change (the source graphs by default: never the
+  ontology, the shapes, the inferences or the change log).
+* **Check.** The guard (:mod:`kg.guard`) reasons over what the change touches and validates the nodes
+  it affects, in the context of the whole graph. Any ``sh:Violation`` refuses the change; warnings
+  and infos are returned with the accepted change.
+* **Commit.** One SPARQL ``DELETE DATA``/``INSERT DATA`` request carries the change, the change it
+  makes to the inferred graph and the change record. It is applied to the durable store first
+  (atomically: a crash leaves all of it or none; once it returns, a killed process keeps it), then to
+  the query engine (one transaction there too, so readers see all of it or nothing). Writes are
+  serialised by one lock: two writers cannot each pass validation and together break a shape.
+* **Log.** Each change is a ``prov:Activity`` in the changes graph: who (the token's name), when, the
+  operation, an optional source and comment, and every quad added and removed as an
+  ``rdf:Statement`` with ``ak:graph`` — queryable by SPARQL, and enough to revert it.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import Graph
+
+from kg.errors import KGError, QuerySyntaxError, UsageError
+from kg.guard import Checked, Guard
+from kg.lexer import tokenize, unescape
+from kg.names import Names
+from kg.rdfio import to_oxigraph, to_rdflib
+from kg.store import OxigraphStore
+from kg.validation import Report
+
+Quad = ox.Quad
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+PROV_NS = "http://www.w3.org/ns/prov#"
+XSD_NS = "http://www.w3.org/2001/XMLSchema#"
+RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
+DCTERMS_NS = "http://purl.org/dc/terms/"
+
+
+class WriteRefused(KGError):
+    """The request asks for something writes never do (HTTP 400 or 403)."""
+
+    def __init__(self, message: str, *, code: str, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": self.code, "message": str(self)}
+
+
+class ChangeRejected(KGError):
+    """The change would break a shape (HTTP 422); nothing was stored."""
+
+    def __init__(self, report: Report):
+        super().__init__(f"the change was refused: {report.violation_count} violation(s) of the shapes")
+        self.report = report
+
+
+class NotFound(KGError):
+    """The graph or change asked for does not exist (HTTP 404)."""
+
+
+@dataclass
+class Change:
+    """Quads to add and to remove, and what the request said about itself."""
+
+    added: set[Quad] = field(default_factory=set)
+    removed: set[Quad] = field(default_factory=set)
+    operation: str = "update"
+    reverts: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.added and not self.removed
+
+
+@dataclass
+class Outcome:
+    change_iri: str | None  # None when the change was empty
+    added: int
+    removed: int
+    inferred_added: int
+    inferred_removed: int
+    report: Report
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        return {
+            "change": self.change_iri,
+            "added": self.added,
+            "removed": self.removed,
+            "inferred": {"added": self.inferred_added, "removed": self.inferred_removed},
+            "report": self.report.to_dict(lang),
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _term(t: Any) -> str:
+    return str(t)  # pyoxigraph terms print in N-Triples syntax
+
+
+class Writer:
+    """Plans, checks and commits changes to one durable store, keeping an engine in step."""
+
+    def __init__(
+        self,
+        durable: OxigraphStore,
+        names: Names,
+        *,
+        write_graphs: str = "",
+        guard: bool = True,
+        publish: Callable[[str], None] | None = None,
+    ):
+        self.durable = durable
+        self.names = names
+        self.prefixes = write_graphs.split() or [names.source_graph_base]
+        self.publish = publish  # applies a committed SPARQL update to the query engine
+        self._lock = threading.RLock()
+        self.working = ox.Store()
+        self.working.bulk_extend(iter(durable.raw))
+        self.guard = Guard.from_store(durable) if guard else None
+        self._protected = {
+            names.ontology_graph,
+            names.shapes_graph,
+            names.inferred_graph,
+            names.changes_graph,
+        }
+
+    # --- planning ----------------------------------------------------------------------------------
+
+    def plan_update(
+        self, sparql: str, *, using: list[str] | None = None, using_named: list[str] | None = None
+    ) -> Change:
+        """The change a SPARQL Update would make (nothing is stored)."""
+        text = _with_using(sparql, using or [], using_named or [])
+        with self._lock:
+            before = set(self.working)
+            try:
+                self.working.update(text)
+            except SyntaxError as exc:
+                raise QuerySyntaxError(f"SPARQL Update syntax error: {exc.msg or exc}") from exc
+            except OSError as exc:
+                raise WriteRefused(f"the update failed: {exc}", code="update_failed") from exc
+            after = set(self.working)
+            change = Change(added=after - before, removed=before - after, operation="update")
+            self._restore(change)
+        return change
+
+    def plan_graph(self, graph: str | None, quads: Iterable[Quad], *, mode: str) -> Change:
+        """Graph Store Protocol changes: ``add`` (POST), ``replace`` (PUT) or ``delete`` (DELETE)."""
+        target: ox.NamedNode | ox.DefaultGraph = ox.NamedNode(graph) if graph else ox.DefaultGraph()
+        with self._lock:
+            current = set(self.working.quads_for_pattern(None, None, None, target))
+            if mode == "delete":
+                if not current and not self.graph_exists(graph):
+                    raise NotFound(f"no graph {graph or 'default'}")
+                return Change(removed=current, operation="delete")
+            new = {Quad(q.subject, q.predicate, q.object, target) for q in quads}
+            if mode == "replace":
+                return Change(added=new - current, removed=current - new, operation="put")
+            if mode == "add":
+                return Change(added=new - current, operation="post")
+        raise UsageError(f"unknown graph operation {mode!r}")
+
+    def plan_quads(self, quads: Iterable[Quad]) -> Change:
+        """Add quads, each to its own graph (a TriG or N-Quads body sent to the store)."""
+        with self._lock:
+            return Change(added={q for q in quads if q not in self.working}, operation="post")
+
+    def graph_exists(self, graph: str | None) -> bool:
+        """The default graph always exists; a named graph exists while it holds a quad (Oxigraph
+        keeps an emptied graph's name until DROP; for the Graph Store Protocol it is gone)."""
+        if graph is None:
+            return True
+        return any(True for _ in self.working.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+
+    def _restore(self, change: Change) -> None:
+        for q in change.added:
+            self.working.remove(q)
+        self.working.extend(change.removed)
+
+    # --- checking ----------------------------------------------------------------------------------
+
+    def _admissible(self, change: Change) -> None:
+        for q in change.added | change.removed:
+            graph = q.graph_name
+            if isinstance(graph, ox.DefaultGraph):
+                if self.guard is not None:
+                    raise WriteRefused(
+                        "writes name their graph (GRAPH <…>, WITH <…> or ?graph=…): the default graph "
+                        "holds nothing here; the source graphs are under " + self.names.source_graph_base,
+                        code="default_graph_write",
+                    )
+                continue
+            iri = graph.value if isinstance(graph, ox.NamedNode) else ""
+            if iri in self._protected or not iri.startswith(tuple(self.prefixes)):
+                raise WriteRefused(
+                    f"the graph <{iri}> cannot be written; writable graphs start with "
+                    + " or ".join(self.prefixes),
+                    code="protected_graph",
+                    status=403,
+                )
+        for q in change.added:
+            if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode):
+                raise WriteRefused(
+                    "blank nodes cannot be written: give every node an IRI (so it can be corrected, "
+                    "linked and reverted)",
+                    code="blank_node",
+                )
+
+    def _asserted_triples(self, change: Change) -> tuple[Graph, Graph]:
+        """(triples the change adds, triples it removes) over the graphs reasoning sees."""
+
+        def reasoned(g: object) -> bool:
+            if not isinstance(g, ox.NamedNode):
+                return False
+            return g.value == self.names.ontology_graph or self.names.is_source_graph(g.value)
+
+        added, removed = Graph(), Graph()
+        for q in change.added:
+            if reasoned(q.graph_name):
+                added.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+        remaining = (set(self.working) - change.removed) | change.added
+        still = {(q.subject, q.predicate, q.object) for q in remaining if reasoned(q.graph_name)}
+        for q in change.removed:
+            if reasoned(q.graph_name) and (q.subject, q.predicate, q.object) not in still:
+                removed.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+        return added, removed
+
+    def check(self, change: Change) -> Checked | None:
+        """Check ``change`` against the shapes without storing it (the dry run)."""
+        self._admissible(change)
+        if self.guard is None:
+            return None
+        with self._lock:
+            added, removed = self._asserted_triples(change)
+            return self.guard.check(additions=added, removals=removed)
+
+    # --- committing --------------------------------------------------------------------------------
+
+    def submit(self, change: Change, *, agent: str, source: str = "", comment: str = "") -> Outcome:
+        """Check and, if no shape is violated, commit ``change``; raises ChangeRejected otherwise."""
+        with self._lock:
+            checked = self.check(change)
+            report = checked.report if checked is not None else Report(True, [], Graph())
+            if not report.conforms:
+                raise ChangeRejected(report)
+            if change.empty:
+                return Outcome(None, 0, 0, 0, 0, report)
+            inferred_add: set[Quad] = set()
+            inferred_remove: set[Quad] = set()
+            if checked is not None:
+                g = ox.NamedNode(self.names.inferred_graph)
+                inferred_add = {_quad(t, g) for t in checked.inferred_added}
+                inferred_remove = {_quad(t, g) for t in checked.inferred_removed}
+            stamp = _now().replace(":", "").replace("-", "")
+            change_iri = f"{self.names.base}id/change/{stamp}-{uuid.uuid4().hex[:8]}"
+            record = self._record(change, change_iri, agent=agent, source=source, comment=comment)
+            update = _data_update(change.removed | inferred_remove, change.added | inferred_add | record)
+            self.durable.raw.update(update)  # durable first: from here on the change is kept
+            self.working.update(update)
+            if checked is not None and self.guard is not None:
+                self.guard.apply(checked)
+            if self.publish is not None:
+                self.publish(update)
+            return Outcome(
+                change_iri,
+                len(change.added),
+                len(change.removed),
+                len(inferred_add),
+                len(inferred_remove),
+                report,
+            )
+
+    def _record(self, change: Change, iri: str, *, agent: str, source: str, comment: str) -> set[Quad]:
+        g = ox.NamedNode(self.names.changes_graph)
+        node = ox.NamedNode(iri)
+        ak = str(self.names.ak)
+        agent_node = ox.NamedNode(f"{self.names.base}id/agent/{agent}")
+        now = ox.Literal(_now(), datatype=ox.NamedNode(XSD_NS + "dateTime"))
+        quads = {
+            Quad(node, ox.NamedNode(RDF_NS + "type"), ox.NamedNode(ak + "Change"), g),
+            Quad(node, ox.NamedNode(RDF_NS + "type"), ox.NamedNode(PROV_NS + "Activity"), g),
+            Quad(node, ox.NamedNode(PROV_NS + "endedAtTime"), now, g),
+            Quad(node, ox.NamedNode(PROV_NS + "wasAssociatedWith"), agent_node, g),
+            Quad(agent_node, ox.NamedNode(RDF_NS + "type"), ox.NamedNode(PROV_NS + "Agent"), g),
+            Quad(agent_node, ox.NamedNode(RDFS_NS + "label"), ox.Literal(agent), g),
+            Quad(node, ox.NamedNode(ak + "operation"), ox.Literal(change.operation), g),
+            Quad(node, ox.NamedNode(ak + "addedCount"), _int(len(change.added)), g),
+            Quad(
+                node,
+                ox.NamedNode(ak + "removedCount"),
+                _int(len(change.removed)),
+                g,
+            ),
+        }
+        label = f"{change.operation} by {agent}: +{len(change.added)} −{len(change.removed)}"
+        quads.add(Quad(node, ox.NamedNode(RDFS_NS + "label"), ox.Literal(label), g))
+        if source:
+            quads.add(Quad(node, ox.NamedNode(DCTERMS_NS + "source"), ox.Literal(source), g))
+        if comment:
+            quads.add(Quad(node, ox.NamedNode(RDFS_NS + "comment"), ox.Literal(comment), g))
+        if change.reverts:
+            quads.add(Quad(node, ox.NamedNode(ak + "reverts"), ox.NamedNode(change.reverts), g))
+        for kind, items in (("addition", change.added), ("removal", change.removed)):
+            for i, q in enumerate(sorted(items, key=str), start=1):
+                st = ox.NamedNode(f"{iri}/{kind}/{i}")
+                graph_term = (
+                    q.graph_name
+                    if isinstance(q.graph_name, ox.NamedNode)
+                    else ox.NamedNode(self.names.base + "graph/default")
+                )
+                quads |= {
+                    Quad(node, ox.NamedNode(ak + kind), st, g),
+                    Quad(st, ox.NamedNode(RDF_NS + "type"), ox.NamedNode(RDF_NS + "Statement"), g),
+                    Quad(st, ox.NamedNode(RDF_NS + "subject"), q.subject, g),
+                    Quad(st, ox.NamedNode(RDF_NS + "predicate"), q.predicate, g),
+                    Quad(st, ox.NamedNode(RDF_NS + "object"), q.object, g),
+                    Quad(st, ox.NamedNode(ak + "graph"), graph_term, g),
+                }
+        return quads
+
+    # --- the change log ----------------------------------------------------------------------------
+
+    def changes(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest changes, newest first."""
+        ak = str(self.names.ak)
+        query = f"""
+            SELECT ?change ?time ?agent ?operation ?added ?removed ?source ?comment ?reverts WHERE {{
+              GRAPH <{self.names.changes_graph}> {{
+                ?change a <{ak}Change> ; <{PROV_NS}endedAtTime> ?time ;
+                        <{PROV_NS}wasAssociatedWith>/<{RDFS_NS}label> ?agent ;
+                        <{ak}operation> ?operation ; <{ak}addedCount> ?added ; <{ak}removedCount> ?removed .
+                OPTIONAL {{ ?change <{DCTERMS_NS}source> ?source }}
+                OPTIONAL {{ ?change <{RDFS_NS}comment> ?comment }}
+                OPTIONAL {{ ?change <{ak}reverts> ?reverts }}
+              }}
+            }} ORDER BY DESC(?time) DESC(?change) LIMIT {int(limit)}"""
+        with self._lock:
+            result: Any = self.working.query(query)
+            rows = []
+            for solution in result:
+                row: dict[str, Any] = {
+                    v.value: (solution[v].value if solution[v] is not None else None)
+                    for v in result.variables
+                }
+                row["added"] = int(row["added"])
+                row["removed"] = int(row["removed"])
+                rows.append(row)
+        return rows
+
+    def change_quads(self, change_iri: str) -> Change:
+        """The quads a logged change added and removed."""
+        ak = str(self.names.ak)
+        with self._lock:
+            typed = self.working.quads_for_pattern(
+                ox.NamedNode(change_iri),
+                ox.NamedNode(RDF_NS + "type"),
+                ox.NamedNode(ak + "Change"),
+                ox.NamedNode(self.names.changes_graph),
+            )
+            if not any(True for _ in typed):
+                raise NotFound(f"no change {change_iri}")
+            query = f"""
+                SELECT ?kind ?s ?p ?o ?g WHERE {{ GRAPH <{self.names.changes_graph}> {{
+                    VALUES ?kind {{ <{ak}addition> <{ak}removal> }}
+                    <{change_iri}> ?kind ?st . ?st <{RDF_NS}subject> ?s ; <{RDF_NS}predicate> ?p ;
+                        <{RDF_NS}object> ?o ; <{ak}graph> ?g . }} }}"""
+            change = Change()
+            solutions: Any = self.working.query(query)
+            for row in solutions:
+                quad = Quad(row["s"], row["p"], row["o"], row["g"])
+                (change.added if row["kind"].value.endswith("addition") else change.removed).add(quad)
+        return change
+
+    def revert(self, change_iri: str, *, agent: str, comment: str = "") -> Outcome:
+        """Undo a logged change (itself a checked, logged change)."""
+        with self._lock:
+            original = self.change_quads(change_iri)
+            inverse = Change(
+                added={q for q in original.removed if q not in self.working},
+                removed={q for q in original.added if q in self.working},
+                operation="revert",
+                reverts=change_iri,
+            )
+            return self.submit(inverse, agent=agent, comment=comment or f"revert of {change_iri}")
+
+    def dump_nquads(self) -> bytes:
+        """The durable dataset as N-Quads (what the query engine loads)."""
+        buffer = io.BytesIO()
+        with self._lock:
+            self.durable.raw.dump(buffer, ox.RdfFormat.N_QUADS)
+        return buffer.getvalue()
+
+
+def logged_changes(store: OxigraphStore, names: Names) -> tuple[list[Change], list[Quad]]:
+    """The changes logged in ``store``, oldest first, and the change log's own quads (for a rebuild)."""
+    graph = ox.NamedNode(names.changes_graph)
+    log_quads = list(store.raw.quads_for_pattern(None, None, None, graph))
+    if not log_quads:
+        return [], []
+    ak = str(names.ak)
+    query = f"""SELECT ?change ?kind ?s ?p ?o ?g WHERE {{ GRAPH <{names.changes_graph}> {{
+        ?change a <{ak}Change> ; <{PROV_NS}endedAtTime> ?time ; ?kind ?st .
+        VALUES ?kind {{ <{ak}addition> <{ak}removal> }}
+        ?st <{RDF_NS}subject> ?s ; <{RDF_NS}predicate> ?p ; <{RDF_NS}object> ?o ; <{ak}graph> ?g . }} }}
+        ORDER BY ?time ?change"""
+    changes: dict[str, Change] = {}
+    rows: Any = store.raw.query(query)
+    for row in rows:
+        change = changes.setdefault(row["change"].value, Change())
+        quad = Quad(row["s"], row["p"], row["o"], row["g"])
+        (change.added if row["kind"].value.endswith("addition") else change.removed).add(quad)
+    return list(changes.values()), log_quads
+
+
+def _int(n: int) -> ox.Literal:
+    return ox.Literal(str(n), datatype=ox.NamedNode(XSD_NS + "integer"))
+
+
+def _quad(triple: tuple[Any, Any, Any], graph: ox.NamedNode) -> Quad:
+    s, p, o = (to_oxigraph(t) for t in triple)
+    return Quad(s, p, o, graph)  # type: ignore[arg-type]
+
+
+def _data_update(removed: Iterable[Quad], added: Iterable[Quad]) -> str:
+    """One SPARQL request deleting then inserting explicit quads (no blank nodes here)."""
+
+    def block(quads: Iterable[Quad]) -> str:
+        lines = []
+        for q in sorted(quads, key=str):
+            triple = f"{_term(q.subject)} {_term(q.predicate)} {_term(q.object)} ."
+            if isinstance(q.graph_name, ox.DefaultGraph):
+                lines.append(triple)
+            else:
+                lines.append(f"GRAPH {_term(q.graph_name)} {{ {triple} }}")
+        return "\n".join(lines)
+
+    parts = []
+    removed = list(removed)
+    added = list(added)
+    if removed:
+        parts.append("DELETE DATA {\n" + block(removed) + "\n}")
+    if added:
+        parts.append("INSERT DATA {\n" + block(added) + "\n}")
+    return " ;\n".join(parts) or "INSERT DATA {}"
+
+
+def _with_using(sparql: str, using: list[str], using_named: list[str]) -> str:
+    """Refuse LOAD; apply the protocol's using-graph-uri / using-named-graph-uri as USING clauses.
+
+    SPARQL 1.1 Protocol §2.2.3: the parameters are equivalent to USING / USING NAMED in every
+    DELETE/INSERT operation, and are an error together with USING, USING NAMED or WITH.
+    """
+    tokens = list(tokenize(sparql))
+    words = [t.text.upper() if t.kind == "name" else "" for t in tokens]
+    if "LOAD" in words:
+        raise WriteRefused(
+            "LOAD is refused: writes never fetch from the network or read files", code="load_refused"
+        )
+    if not using and not using_named:
+        return sparql
+    if {"USING", "WITH"} & set(words):
+        raise WriteRefused(
+            "using-graph-uri/using-named-graph-uri cannot be combined with USING or WITH in the update",
+            code="bad_request",
+        )
+    clause = " ".join([f"USING <{g}>" for g in using] + [f"USING NAMED <{g}>" for g in using_named]) + " "
+    depth = 0
+    inserts: list[int] = []
+    for i, tok in enumerate(tokens):
+        if tok.kind == "other" and tok.text == "{":
+            depth += 1
+        elif tok.kind == "other" and tok.text == "}":
+            depth -= 1
+        elif depth == 0 and words[i] == "WHERE" and (i == 0 or words[i - 1] != "DELETE"):
+            inserts.append(tok.offset)
+    if not inserts:
+        raise WriteRefused(
+            "using-graph-uri applies to DELETE/INSERT … WHERE operations; this update has none",
+            code="bad_request",
+        )
+    text = unescape(sparql)  # tokenize() gave offsets into the text with codepoint escapes replaced
+    for offset in reversed(inserts):
+        text = text[:offset] + clause + text[offset:]
+    return text
