@@ -45,6 +45,9 @@ class Settings:
     write_graphs: str = ""
     # check every write against the shapes (with reasoning); off only for a scratch store (W3C suites)
     guard_writes: bool = True
+    # blank nodes in writes: refused (false), or replaced by Skolem IRIs <base>.well-known/genid/…
+    # that the Graph Store serves back as blank nodes (true; the W3C Graph Store Protocol tests)
+    skolemize_blank_nodes: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

@@ -6,7 +6,9 @@ The :class:`Writer` owns the durable store (Oxigraph on disk) and an in-memory w
   after is the change (quads added and removed), and the working copy is put back. Graph Store
   requests (add, replace, delete a graph) are planned directly. ``LOAD`` is refused (no outbound or
   file access); blank nodes are refused (a change must be correctable and revertible, so every node
-  needs an IRI); only the writable graphs may change (the source graphs by default: never the
+  needs an IRI), or, with ``skolemize``, replaced by fresh Skolem IRIs ``<base>.well-known/genid/…``
+  (RDF 1.1 Concepts §3.5; the Graph Store maps them back to blank nodes when it serves a graph);
+  only the writable graphs may change (the source graphs by default: never the
   ontology, the shapes, the inferences or the change log).
 * **Check.** The guard (:mod:`kg.guard`) reasons over what the change touches and validates the nodes
   it affects, in the context of the whole graph. Any ``sh:Violation`` refuses the change; warnings
@@ -125,6 +127,7 @@ class Writer:
         *,
         write_graphs: str = "",
         guard: bool = True,
+        skolemize: bool = False,
         publish: Callable[[str], None] | None = None,
     ):
         self.durable = durable
@@ -135,6 +138,10 @@ class Writer:
         self.working = ox.Store()
         self.working.bulk_extend(iter(durable.raw))
         self.guard = Guard.from_store(durable) if guard else None
+        # Blank nodes written become these IRIs (None: blank nodes are refused). A blank node cannot
+        # be committed as it is: INSERT DATA gives it a fresh identity in each store it reaches, and
+        # DELETE DATA cannot name it, so it could never be removed, corrected or reverted.
+        self.skolem_base: str | None = names.base + ".well-known/genid/" if skolemize else None
         self._protected = {
             names.ontology_graph,
             names.shapes_graph,
@@ -160,6 +167,7 @@ class Writer:
             after = set(self.working)
             change = Change(added=after - before, removed=before - after, operation="update")
             self._restore(change)
+        change.added = self._skolemized(change.added)
         return change
 
     def plan_graph(self, graph: str | None, quads: Iterable[Quad], *, mode: str) -> Change:
@@ -171,7 +179,7 @@ class Writer:
                 if not current and not self.graph_exists(graph):
                     raise NotFound(f"no graph {graph or 'default'}")
                 return Change(removed=current, operation="delete")
-            new = {Quad(q.subject, q.predicate, q.object, target) for q in quads}
+            new = self._skolemized(Quad(q.subject, q.predicate, q.object, target) for q in quads)
             if mode == "replace":
                 return Change(added=new - current, removed=current - new, operation="put")
             if mode == "add":
@@ -181,7 +189,39 @@ class Writer:
     def plan_quads(self, quads: Iterable[Quad]) -> Change:
         """Add quads, each to its own graph (a TriG or N-Quads body sent to the store)."""
         with self._lock:
-            return Change(added={q for q in quads if q not in self.working}, operation="post")
+            return Change(
+                added={q for q in self._skolemized(quads) if q not in self.working}, operation="post"
+            )
+
+    def new_graph_iri(self) -> str:
+        """A fresh graph IRI for a graph POSTed to the Graph Store itself (Graph Store Protocol §5.5):
+        under the source graphs when they are writable, else under the first writable prefix."""
+        writable = tuple(self.prefixes)
+        prefix = next(
+            (p for p in (self.names.source_graph_base, *self.prefixes) if p.startswith(writable)),
+            self.prefixes[0],
+        )
+        if not prefix.endswith(("/", "#")):
+            prefix += "/"
+        stamp = _now().replace(":", "").replace("-", "")
+        return f"{prefix}posted/{stamp}-{uuid.uuid4().hex[:8]}"
+
+    def _skolemized(self, quads: Iterable[Quad]) -> set[Quad]:
+        """``quads`` with each blank node replaced by a fresh Skolem IRI (one per blank node), when
+        this writer skolemizes; else as they are (``_admissible`` then refuses blank nodes)."""
+        base = self.skolem_base
+        if base is None:
+            return set(quads)
+        minted: dict[ox.BlankNode, ox.NamedNode] = {}
+
+        def iri(term: Any) -> Any:
+            if isinstance(term, ox.BlankNode):
+                if term not in minted:
+                    minted[term] = ox.NamedNode(base + uuid.uuid4().hex)
+                return minted[term]
+            return term
+
+        return {Quad(iri(q.subject), q.predicate, iri(q.object), q.graph_name) for q in quads}
 
     def graph_exists(self, graph: str | None) -> bool:
         """The default graph always exists; a named graph exists while it holds a quad (Oxigraph

@@ -79,7 +79,13 @@ def create_app(
 def _writable_engine(settings: Settings) -> tuple[OxigraphProcess, Writer]:
     names = Names(settings.base_iri)
     durable = OxigraphStore(names, settings.store_path)  # read-write: this process owns the store
-    writer = Writer(durable, names, write_graphs=settings.write_graphs, guard=settings.guard_writes)
+    writer = Writer(
+        durable,
+        names,
+        write_graphs=settings.write_graphs,
+        guard=settings.guard_writes,
+        skolemize=settings.skolemize_blank_nodes,
+    )
     engine = OxigraphProcess(
         writer.dump_nquads,
         timeout_s=settings.query_timeout_s,

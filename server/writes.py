@@ -6,8 +6,10 @@ Routes (every write needs ``Authorization: Bearer <token>``; see :mod:`kg.tokens
   ``application/sparql-update`` body or form ``update=``; ``using-graph-uri`` /
   ``using-named-graph-uri`` honoured.
 * ``/store`` — the Graph Store HTTP Protocol (https://www.w3.org/TR/sparql11-http-rdf-update/),
-  indirect identification (``?graph=IRI`` or ``?default``): GET, HEAD, PUT, POST, DELETE; a POST
-  without either adds a TriG/N-Quads body's quads to their own graphs.
+  indirect identification (``?graph=IRI`` or ``?default``): GET, HEAD, PUT, POST, DELETE. A POST
+  without either creates a new graph from a triples body (``201 Created``, its IRI in ``Location``,
+  §5.5), or adds a TriG/N-Quads body's quads to their own graphs. A POST body may be
+  ``multipart/form-data``: the RDF merge of its file parts (§5.5).
   ``/graph/<path>`` — direct identification: the graph ``<base>graph/<path>``.
 * ``POST /validate`` — the dry run: RDF (any format, ``?graph=`` for triples) or a SPARQL Update;
   the report for current graph + change + inferences; nothing is stored. Always ``200`` when the
@@ -29,17 +31,19 @@ import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, json, render_template, request
 from rdflib import Graph
 
-from kg.rdfio import RdfFormatInfo, format_by_media_type, format_by_name, parse_bytes
+from kg.rdfio import FORMATS, RdfFormatInfo, format_by_media_type, format_by_name, parse_bytes
 from kg.tokens import Forbidden, Principal, Unauthorized
 from kg.validation import Report
 from kg.writes import Change, ChangeRejected, NotFound, Outcome, Writer, WriteRefused
 from server.context import context
 from server.errors import HttpError, error_response
+from server.negotiation import parse_accept, quality
 
 bp = Blueprint("writes", __name__)
 
 UPDATE_TYPE = "application/sparql-update"
 FORM_TYPE = "application/x-www-form-urlencoded"
+MULTIPART_TYPE = "multipart/form-data"
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -197,25 +201,43 @@ def _graph_read(graph: str | None) -> Response:
         where = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "?s ?p ?o"
         body = engine.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {where} }}", accept="application/n-triples")
         quads = list(ox.parse(body.body, format=ox.RdfFormat.N_TRIPLES))
+    skolem = writer.skolem_base if writer is not None else None
+    if skolem:  # the Skolem IRIs minted for blank nodes are served as blank nodes again (RDF 1.1 §3.5)
+        quads = [
+            ox.Quad(_unskolem(q.subject, skolem), q.predicate, _unskolem(q.object, skolem)) for q in quads
+        ]
     store = ox.Store()
     store.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
     data = bytes(
         store.dump(format=fmt_name.ox_format, from_graph=ox.DefaultGraph(), prefixes=names.prefixes()) or b""
     )
-    return Response(
-        b"" if request.method == "HEAD" else data,
-        mimetype=fmt_name.media_types[0],
-        headers={"Content-Length": str(len(data)), "Vary": "Accept"},
-    )
+    # HEAD too gets the body here: werkzeug leaves it out of a HEAD answer and keeps its Content-Length
+    return Response(data, mimetype=fmt_name.media_types[0], headers={"Vary": "Accept"})
+
+
+def _unskolem(term: Any, skolem_base: str) -> Any:
+    if isinstance(term, ox.NamedNode) and term.value.startswith(skolem_base):
+        label = term.value[len(skolem_base) :]
+        if label.isalnum():
+            return ox.BlankNode(label)
+    return term
 
 
 def _choose_rdf() -> RdfFormatInfo:
     options = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
     if request.args.get("format"):
         return format_by_name(request.args["format"])
-    if not request.accept_mimetypes or request.accept_mimetypes.best == "*/*":
+    accept = request.headers.get("Accept", "")
+    if not accept.strip():
         return format_by_name("turtle")
-    best = request.accept_mimetypes.best_match(options)
+    # RFC 9110 §12.5.1, as for query results: "text/turtle; charset=utf-8" asks for Turtle (werkzeug's
+    # best_match would want the parameter on the offer too, and answer 406)
+    ranges = parse_accept(accept)
+    best, best_q = None, 0.0
+    for media_type in options:
+        q = quality(ranges, [media_type])
+        if q > best_q:
+            best, best_q = media_type, q
     if best is None:
         raise HttpError(
             406, "not_acceptable", "a graph is served as " + ", ".join(options), available=options
@@ -226,13 +248,49 @@ def _choose_rdf() -> RdfFormatInfo:
 
 
 def _body_quads(graph: str | None, *, named: bool) -> list[ox.Quad]:
-    fmt = _body_format()
-    data = request.get_data()
-    quads = parse_bytes(data, fmt, source="request body", base_iri=graph or None)
+    if _media_type() == MULTIPART_TYPE and request.method == "POST":
+        quads = _multipart_quads(graph)
+    else:
+        fmt = _body_format()
+        data = request.get_data()
+        quads = parse_bytes(data, fmt, source="request body", base_iri=graph or None)
     if named and any(not isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
         raise HttpError(
             400, "bad_request", "the body names graphs: send a TriG/N-Quads dataset to /store without ?graph"
         )
+    return quads
+
+
+def _multipart_quads(graph: str | None) -> list[ox.Quad]:
+    """The RDF merge of a ``multipart/form-data`` body's file parts (Graph Store Protocol §5.5): each
+    part parsed by its own Content-Type (or file extension), its blank nodes kept apart from the
+    other parts'."""
+    if request.form:
+        raise HttpError(
+            400, "bad_request", "send each RDF document as a file part (with a filename and a Content-Type)"
+        )
+    parts = list(request.files.values())
+    if not parts:
+        raise HttpError(400, "bad_request", "the multipart/form-data body has no file part")
+    quads: list[ox.Quad] = []
+    for number, part in enumerate(parts, 1):
+        fmt = format_by_media_type(part.mimetype or "")
+        if fmt is None:
+            extension = (part.filename or "").rsplit(".", 1)[-1].lower()
+            fmt = next((f for f in FORMATS if extension in f.extensions), None)
+        if fmt is None:
+            raise HttpError(
+                415,
+                "unsupported_media_type",
+                f"part {number} ({part.filename!r}, {part.mimetype}) is not an RDF format this service reads",
+            )
+        parsed = parse_bytes(part.read(), fmt, source=f"part {number} of the request body", base_iri=graph)
+        fresh: dict[ox.BlankNode, ox.BlankNode] = {}
+
+        def apart(term: Any, fresh: dict[ox.BlankNode, ox.BlankNode] = fresh) -> Any:
+            return fresh.setdefault(term, ox.BlankNode()) if isinstance(term, ox.BlankNode) else term
+
+        quads += [ox.Quad(apart(q.subject), q.predicate, apart(q.object), q.graph_name) for q in parsed]
     return quads
 
 
@@ -262,13 +320,13 @@ def _graph_store(direct_path: str | None = None) -> Response:
             existed = writer.graph_exists(graph) and bool(graph)
             change = writer.plan_graph(graph, _body_quads(graph, named=True), mode="add")
             return _outcome_response(_submit(change, principal), status=200 if existed or not graph else 201)
-        quads = _body_quads(None, named=False)
-        if all(isinstance(q.graph_name, ox.DefaultGraph) for q in quads) and quads:
-            raise HttpError(
-                400,
-                "bad_request",
-                "name the graph (?graph=IRI) or send a dataset (TriG, N-Quads) whose triples name theirs",
-            )
+        # POST to the Graph Store itself (§5.5): triples make a new graph, whose IRI the answer gives
+        # (201 Created, Location); a dataset's quads go to their own graphs.
+        new_graph = writer.new_graph_iri()
+        quads = _body_quads(new_graph, named=False)
+        if quads and all(isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
+            outcome = _submit(writer.plan_graph(new_graph, quads, mode="add"), principal)
+            return _outcome_response(outcome, status=201, headers={"Location": new_graph})
         return _outcome_response(_submit(writer.plan_quads(quads), principal))
     raise HttpError(405, "method_not_allowed", f"{method} is not allowed here")
 
