@@ -46,6 +46,8 @@ SERVE_SETTINGS = (
     "union_default_graph",
     "oxigraph_bin",
     "queries_dir",
+    "engine_url",
+    "engine_union_param",
 )
 
 
@@ -360,6 +362,18 @@ def parser() -> argparse.ArgumentParser:
 
     sv = sub.add_parser("serve", parents=[common], help="serve the built graph over HTTP (SPARQL 1.1)")
     sv.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    sv.add_argument(
+        "--engine",
+        dest="engine_url",
+        help="query URL of an external SPARQL 1.1 store to serve instead of the built store (read-only)",
+    )
+    sv.add_argument(
+        "--no-engine-union-param",
+        dest="engine_union_param",
+        action="store_false",
+        default=None,
+        help="do not send Oxigraph's union-default-graph parameter to the external store",
+    )
     sv.add_argument("--port", type=int, help="port (default 8000)")
     sv.add_argument(
         "--query-timeout-s", type=float, dest="query_timeout_s", help="query timeout (default 10)"

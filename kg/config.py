@@ -38,6 +38,11 @@ class Settings:
     server_threads: int = 8
     oxigraph_bin: str = ""  # the `oxigraph` executable; empty: the one installed beside Python, or PATH
     queries_dir: Path = PROJECT_ROOT / "queries"  # example queries shown on the query page
+    # the query URL of an external SPARQL 1.1 store to serve instead of the built store (read-only)
+    engine_url: str = ""
+    # whether to send Oxigraph's `union-default-graph` parameter to an external store; off: the store's
+    # own default graph is used (configure it as the union, e.g. Fuseki's tdb2:unionDefaultGraph)
+    engine_union_param: bool = True
     # --- guarded writes (kg/writes.py, server/writes.py) ---
     tokens_file: Path = PROJECT_ROOT / "tokens.json"  # hashed write tokens (`alatau-kg token add`)
     tokens: str = ""  # more tokens inline: name:role:sha256hex, comma-separated

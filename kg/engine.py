@@ -168,8 +168,10 @@ class SparqlHttpEngine:
         *,
         timeout_s: float = 10.0,
         max_result_bytes: int = 50_000_000,
+        union_param: bool = True,
     ):
         self._query_url = query_url
+        self.union_param = union_param  # send Oxigraph's union-default-graph parameter
         self.timeout_s = timeout_s
         self.engine_timeout_s = engine_timeout(timeout_s)
         self.max_result_bytes = max_result_bytes
@@ -194,7 +196,7 @@ class SparqlHttpEngine:
         params = [("query", sparql)]
         params += [("default-graph-uri", g) for g in default_graphs]
         params += [("named-graph-uri", g) for g in named_graphs]
-        if union_default_graph:
+        if union_default_graph and self.union_param:
             params.append(("union-default-graph", ""))
         url = urlsplit(self.query_url)
         started = time.monotonic()
@@ -281,6 +283,9 @@ class SparqlHttpEngine:
                     limit_bytes=self.max_result_bytes,
                 )
             chunks.append(chunk)
+
+    def stop(self) -> None:
+        """Nothing to stop: the store is not ours."""
 
     def graph_counts(self) -> dict[str, int]:
         response = self.query(

@@ -15,7 +15,7 @@ from types import FrameType
 from flask import Flask, Response, g, request
 
 from kg.config import Settings
-from kg.engine import Engine, OxigraphProcess
+from kg.engine import Engine, OxigraphProcess, SparqlHttpEngine
 from kg.names import Names
 from kg.store import OxigraphStore
 from kg.tokens import Tokens
@@ -49,6 +49,8 @@ def create_app(
     loads from the writer's store). Pass ``writer`` with ``engine`` to wire both yourself.
     """
     settings = settings or Settings.from_env()
+    if engine is None and settings.engine_url:
+        engine = external_engine(settings)
     if engine is None:
         if Tokens.load(settings.tokens_file, settings.tokens).configured:
             engine, writer = _writable_engine(settings)
@@ -74,6 +76,16 @@ def create_app(
     app.register_blueprint(dataset.bp)
     writes.register(app)
     return app
+
+
+def external_engine(settings: Settings) -> SparqlHttpEngine:
+    """Any SPARQL 1.1 store as the engine (read-only: guarded writes need the store held here)."""
+    return SparqlHttpEngine(
+        settings.engine_url,
+        timeout_s=settings.query_timeout_s,
+        max_result_bytes=settings.max_result_bytes,
+        union_param=settings.engine_union_param,
+    )
 
 
 def _writable_engine(settings: Settings) -> tuple[OxigraphProcess, Writer]:
@@ -136,7 +148,11 @@ def serve(settings: Settings) -> None:
 
     _configure_logging()
     writer: Writer | None = None
-    if Tokens.load(settings.tokens_file, settings.tokens).configured:
+    engine: Engine
+    if settings.engine_url:
+        engine = external_engine(settings)
+        log.info("serving the external SPARQL store %s (read-only)", settings.engine_url)
+    elif Tokens.load(settings.tokens_file, settings.tokens).configured:
         engine, writer = _writable_engine(settings)
         log.info(
             "writes enabled: %d token(s); the store is held read-write",

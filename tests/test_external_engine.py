@@ -1,0 +1,70 @@
+"""Any SPARQL 1.1 store as the engine: the service in front of an Oxigraph server the test starts,
+configured as an operator would configure Fuseki or GraphDB (its default graph is the union), with our
+union parameter off. Queries, pages and health work; writes are refused (read-only)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from collections.abc import Iterator
+
+import pyoxigraph as ox
+import pytest
+import requests
+
+from kg.build import build
+from kg.engine import _free_port, _post_nquads, _terminate, _wait_listening, find_oxigraph
+from kg.names import Names
+from kg.store import OxigraphStore
+from server.app import create_app
+from tests.server_support import fixture_settings, serving
+
+
+@pytest.fixture(scope="module")
+def external(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    store = tmp_path_factory.mktemp("external") / "store"
+    settings = fixture_settings(store)
+    build(settings)
+    buffer = io.BytesIO()
+    OxigraphStore(Names(), store, read_only=True).raw.dump(buffer, ox.RdfFormat.N_QUADS)
+    port = _free_port()
+    process = subprocess.Popen(
+        [find_oxigraph(), "serve", "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_listening(process, port)
+        _post_nquads(port, buffer.getvalue())
+        yield f"http://127.0.0.1:{port}/query"
+    finally:
+        _terminate(process)
+
+
+def test_the_service_runs_in_front_of_an_external_store(external, tmp_path):
+    settings = fixture_settings(tmp_path / "unused-store").with_(
+        engine_url=external, engine_union_param=False
+    )
+    app = create_app(settings)
+    engine = app.extensions["alatau_kg"].engine
+    with serving(app, engine) as live:
+        query = "SELECT ?s WHERE { ?s <https://w3id.org/alatau-kg/def/ontology#locatedIn> ?o }"
+        r = requests.get(live.sparql, params={"query": query}, timeout=30)
+        assert r.status_code == 200
+        subjects = {b["s"]["value"] for b in r.json()["results"]["bindings"]}
+        # asserted and inferred triples alike, from the external store's union default graph
+        assert "https://w3id.org/alatau-kg/id/facility/keleshek" in subjects
+        health = requests.get(live.url + "/-/health", timeout=30).json()
+        assert health["triples"] > 50 and health["engine"]["kind"] == "sparql-http"
+        page = requests.get(
+            live.url + "/page/id/facility/keleshek", headers={"Accept": "text/html"}, timeout=30
+        )
+        assert page.status_code == 200 and "Keleshek" in page.text
+        r = requests.post(
+            live.url + "/update",
+            data=b"INSERT DATA {}",
+            headers={"Content-Type": "application/sparql-update"},
+            timeout=30,
+        )
+        assert r.status_code == 403 and r.json()["error"] == "read_only"
+        assert not (tmp_path / "unused-store").exists()  # no local store was opened or created
