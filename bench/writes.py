@@ -69,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         writer = Writer(OxigraphStore(names, copy), names)
         assert writer.guard is not None
+        triples = len(writer.guard.data)
         print(
-            f"graph: {len(writer.guard.data)} triples (asserted + inferred); writer ready in "
+            f"graph: {triples} triples (asserted + inferred); writer ready in "
             f"{time.perf_counter() - t0:.2f} s",
             flush=True,
         )
@@ -105,9 +106,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:>8}  {statistics.median(values):8.1f}  {pct(values, 0.9):8.1f}  {pct(values, 0.99):8.1f}"
         )
     p50 = statistics.median(timings["total"])
+    # the targets: p50 under 100 ms on the city graph, under 250 ms at 100k triples
+    target = 100 if triples < 50_000 else 250
     print(
         f"full re-validation: {full_ms:.0f} ms; a guarded write (p50 {p50:.0f} ms) costs "
-        f"{p50 / full_ms:.2f}× of it; target p50 < 100 ms: {'met' if p50 < 100 else 'NOT met'}"
+        f"{p50 / full_ms:.3f}× of it; target p50 < {target} ms: {'met' if p50 < target else 'NOT met'}"
     )
     return 0
 

@@ -95,7 +95,7 @@ class Guard:
         with self._lock:
             inferred_added, inferred_removed = self._closure_after(add, remove)
             focus = self._focus(add | inferred_added, remove | inferred_removed)
-            plus = (add | inferred_added) - set(self.data)
+            plus = {t for t in add | inferred_added if t not in self.data}
             minus = (remove | inferred_removed) - (add | inferred_added)
             # Validate in place (copying the graph would cost more than the check), then restore.
             for t in plus:

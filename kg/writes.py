@@ -157,6 +157,10 @@ class Writer:
         """The change a SPARQL Update would make (nothing is stored)."""
         text = _with_using(sparql, using or [], using_named or [])
         with self._lock:
+            fast = self._plan_data_only(text)
+            if fast is not None:
+                fast.added = self._skolemized(fast.added)
+                return fast
             before = set(self.working)
             try:
                 self.working.update(text)
@@ -168,6 +172,42 @@ class Writer:
             change = Change(added=after - before, removed=before - after, operation="update")
             self._restore(change)
         change.added = self._skolemized(change.added)
+        return change
+
+    def _plan_data_only(self, text: str) -> Change | None:
+        """The change of an update made only of INSERT DATA / DELETE DATA, in O(size of the change).
+
+        Each operation's quads come from running it as INSERT DATA on an empty store (the update's
+        own parser, prefixes and base); they are then applied in order against the working copy's
+        membership. Any other update (with WHERE, LOAD, CLEAR…), or a syntax error, returns None: the
+        general plan then runs the update on the working copy and diffs it (exact, O(graph)).
+        """
+        operations = _data_operations(text)
+        if operations is None:
+            return None
+        try:
+            ox.Store().update(text)  # the engine's own parser decides what is valid, as in the general plan
+        except (SyntaxError, OSError):
+            return None
+        change = Change(operation="update")
+        for kind, standalone in operations:
+            scratch = ox.Store()
+            try:
+                scratch.update(standalone)
+            except (SyntaxError, OSError):
+                return None
+            for q in scratch:
+                if kind == "DELETE":
+                    if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode):
+                        return None  # not allowed in DELETE DATA: let the engine say so
+                    if q in change.added:
+                        change.added.discard(q)
+                    elif q in self.working:
+                        change.removed.add(q)
+                elif q in change.removed:
+                    change.removed.discard(q)
+                elif q not in self.working:
+                    change.added.add(q)
         return change
 
     def plan_graph(self, graph: str | None, quads: Iterable[Quad], *, mode: str) -> Change:
@@ -276,10 +316,16 @@ class Writer:
         for q in change.added:
             if reasoned(q.graph_name):
                 added.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
-        remaining = (set(self.working) - change.removed) | change.added
-        still = {(q.subject, q.predicate, q.object) for q in remaining if reasoned(q.graph_name)}
+        added_triples = {(q.subject, q.predicate, q.object) for q in change.added if reasoned(q.graph_name)}
         for q in change.removed:
-            if reasoned(q.graph_name) and (q.subject, q.predicate, q.object) not in still:
+            if not reasoned(q.graph_name):
+                continue
+            # the triple leaves the reasoned data only if no other reasoned graph keeps it
+            elsewhere = any(
+                reasoned(other.graph_name) and other not in change.removed
+                for other in self.working.quads_for_pattern(q.subject, q.predicate, q.object, None)
+            )
+            if not elsewhere and (q.subject, q.predicate, q.object) not in added_triples:
                 removed.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
         return added, removed
 
@@ -500,6 +546,47 @@ def _data_update(removed: Iterable[Quad], added: Iterable[Quad]) -> str:
     if added:
         parts.append("INSERT DATA {\n" + block(added) + "\n}")
     return " ;\n".join(parts) or "INSERT DATA {}"
+
+
+def _data_operations(text: str) -> list[tuple[str, str]] | None:
+    """``[(INSERT|DELETE, that operation rewritten as a standalone INSERT DATA)]`` if ``text`` holds
+    only INSERT DATA / DELETE DATA operations (with their prologues); otherwise None."""
+    source = unescape(text)  # tokenize() gives offsets into the text with codepoint escapes replaced
+    tokens = list(tokenize(text))
+    prologue: list[str] = []
+    operations: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        word = tok.text.upper() if tok.kind == "name" else ""
+        if word == "PREFIX" and i + 2 < len(tokens):
+            prologue.append(source[tok.offset : tokens[i + 2].offset + len(tokens[i + 2].text)])
+            i += 3
+        elif word == "BASE" and i + 1 < len(tokens):
+            prologue.append(source[tok.offset : tokens[i + 1].offset + len(tokens[i + 1].text)])
+            i += 2
+        elif word in ("INSERT", "DELETE") and i + 2 < len(tokens) and tokens[i + 1].text.upper() == "DATA":
+            if tokens[i + 2].text != "{":
+                return None
+            depth, j = 0, i + 2
+            while j < len(tokens):
+                if tokens[j].kind == "other" and tokens[j].text == "{":
+                    depth += 1
+                elif tokens[j].kind == "other" and tokens[j].text == "}":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            if j == len(tokens):
+                return None
+            body = source[tokens[i + 2].offset : tokens[j].offset + 1]
+            operations.append((word, "\n".join(prologue) + "\nINSERT DATA " + body))
+            i = j + 1
+        elif tok.kind == "other" and tok.text == ";":
+            i += 1
+        else:
+            return None
+    return operations or None
 
 
 def _with_using(sparql: str, using: list[str], using_named: list[str]) -> str:
