@@ -270,6 +270,12 @@ class Writer:
             return True
         return any(True for _ in self.working.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
 
+    def graph_quads(self, graph: str | None) -> list[Quad]:
+        """The quads of one graph (None: the default graph) as they are now."""
+        target: ox.NamedNode | ox.DefaultGraph = ox.NamedNode(graph) if graph else ox.DefaultGraph()
+        with self._lock:
+            return list(self.working.quads_for_pattern(None, None, None, target))
+
     def _restore(self, change: Change) -> None:
         for q in change.added:
             self.working.remove(q)

@@ -188,12 +188,10 @@ def _graph_read(graph: str | None) -> Response:
     writer = _writer() if context().writer is not None else None
     names = context().names
     fmt_name = _choose_rdf()
-    target = ox.NamedNode(graph) if graph else ox.DefaultGraph()
     if writer is not None:
         if graph and not writer.graph_exists(graph):
             raise NotFound(f"no graph <{graph}>")
-        with writer._lock:
-            quads = list(writer.working.quads_for_pattern(None, None, None, target))
+        quads = writer.graph_quads(graph)
     else:
         engine = context().engine
         if graph and graph not in engine.graph_counts():
