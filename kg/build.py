@@ -21,7 +21,7 @@ from kg.config import Settings
 from kg.errors import LoadError, NotConformant
 from kg.guard import Guard, mirror_of
 from kg.names import Names
-from kg.rdfio import format_for_path, graph_to_quads, parse_file, rebase_quads, triples_to_graph
+from kg.rdfio import format_for_path, parse_file, rebase_quads, to_quads, triples_to_graph
 from kg.reasoning import materialize
 from kg.store import OxigraphStore
 from kg.validation import Report, validate
@@ -133,7 +133,7 @@ def assemble(
         triples_to_graph(store.quads(graph), asserted)
     ontology = triples_to_graph(store.quads(names.ontology_graph))
     inferred = materialize(asserted, ontology if engine == "rules" else None)
-    store.add_quads(graph_to_quads(inferred, names.inferred_graph))
+    store.add_quads(to_quads(inferred, names.inferred_graph))
     timings["reason"] = time.perf_counter() - t0
     progress(f"reasoned (OWL 2 RL, {engine}): {len(inferred)} inferred triples in {timings['reason']:.2f}s")
 

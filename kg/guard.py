@@ -18,7 +18,7 @@ from rdflib import Graph, URIRef
 
 from kg.errors import ShapesError
 from kg.names import SH
-from kg.rdfio import to_oxigraph, triples_to_graph
+from kg.rdfio import to_quads, triples_to_graph
 from kg.reasoning import RuleReasoner, Triple, Unsupported, owlrl_closure
 from kg.store import OxigraphStore
 from kg.validation import Report, validate
@@ -102,8 +102,8 @@ class Guard:
                 self.data.add(t)
             for t in minus:
                 self.data.remove(t)
-            self.mirror.extend(_quads(plus))
-            for q in _quads(minus):
+            self.mirror.extend(to_quads(plus))
+            for q in to_quads(minus):
                 self.mirror.remove(q)
             try:
                 report = validate(self.data, self.shapes, focus_nodes=focus, sparql_store=self.mirror)
@@ -112,8 +112,8 @@ class Guard:
                     self.data.add(t)
                 for t in plus:
                     self.data.remove(t)
-                self.mirror.extend(_quads(minus))
-                for q in _quads(plus):
+                self.mirror.extend(to_quads(minus))
+                for q in to_quads(plus):
                     self.mirror.remove(q)
         return Checked(add, remove, inferred_added, inferred_removed, report, focus)
 
@@ -122,11 +122,11 @@ class Guard:
         with self._lock:
             for t in checked.removals | checked.inferred_removed:
                 self.data.remove(t)
-            for q in _quads(checked.removals | checked.inferred_removed):
+            for q in to_quads(checked.removals | checked.inferred_removed):
                 self.mirror.remove(q)
             for t in checked.additions | checked.inferred_added:
                 self.data.add(t)
-            self.mirror.extend(_quads(checked.additions | checked.inferred_added))
+            self.mirror.extend(to_quads(checked.additions | checked.inferred_added))
             self.asserted = (self.asserted - checked.removals) | checked.additions
             self.inferred = (self.inferred - checked.inferred_removed) | checked.inferred_added
 
@@ -156,17 +156,8 @@ class Guard:
 def mirror_of(graph: Graph) -> ox.Store:
     """An in-memory Oxigraph store holding ``graph``'s triples in its default graph."""
     store = ox.Store()
-    store.bulk_extend(_quads(graph))
+    store.bulk_extend(to_quads(graph))
     return store
-
-
-def _quads(triples: Iterable[Triple]) -> list[ox.Quad]:
-    quads = []
-    for s, p, o in triples:
-        subject, predicate = to_oxigraph(s), to_oxigraph(p)
-        assert not isinstance(subject, ox.Literal) and isinstance(predicate, ox.NamedNode)
-        quads.append(ox.Quad(subject, predicate, to_oxigraph(o)))
-    return quads
 
 
 def _graph(triples: Iterable[Triple]) -> Graph:

@@ -164,10 +164,11 @@ def triples_to_graph(quads: Iterable[ox.Quad], graph: Graph | None = None) -> Gr
     return g
 
 
-def graph_to_quads(graph: Graph, graph_name: str) -> list[ox.Quad]:
-    g = ox.NamedNode(graph_name)
+def to_quads(triples: Iterable[tuple[Node, Node, Node]], graph: str | None = None) -> list[ox.Quad]:
+    """rdflib triples as Oxigraph quads, in the named graph ``graph`` (None: the default graph)."""
+    g: ox.NamedNode | ox.DefaultGraph = ox.NamedNode(graph) if graph is not None else ox.DefaultGraph()
     quads = []
-    for s, p, o in graph:
+    for s, p, o in triples:
         subject, predicate = to_oxigraph(s), to_oxigraph(p)
         assert not isinstance(subject, ox.Literal) and isinstance(predicate, ox.NamedNode)
         quads.append(ox.Quad(subject, predicate, to_oxigraph(o), g))

@@ -40,7 +40,7 @@ from kg.errors import KGError, QuerySyntaxError, UsageError
 from kg.guard import Checked, Guard
 from kg.lexer import tokenize, unescape
 from kg.names import Names
-from kg.rdfio import to_oxigraph, to_rdflib
+from kg.rdfio import to_quads, to_rdflib
 from kg.store import OxigraphStore
 from kg.validation import Report
 
@@ -358,9 +358,8 @@ class Writer:
             inferred_add: set[Quad] = set()
             inferred_remove: set[Quad] = set()
             if checked is not None:
-                g = ox.NamedNode(self.names.inferred_graph)
-                inferred_add = {_quad(t, g) for t in checked.inferred_added}
-                inferred_remove = {_quad(t, g) for t in checked.inferred_removed}
+                inferred_add = set(to_quads(checked.inferred_added, self.names.inferred_graph))
+                inferred_remove = set(to_quads(checked.inferred_removed, self.names.inferred_graph))
             stamp = _now().replace(":", "").replace("-", "")
             change_iri = f"{self.names.base}id/change/{stamp}-{uuid.uuid4().hex[:8]}"
             record = self._record(change, change_iri, agent=agent, source=source, comment=comment)
@@ -524,11 +523,6 @@ def logged_changes(store: OxigraphStore, names: Names) -> tuple[list[Change], li
 
 def _int(n: int) -> ox.Literal:
     return ox.Literal(str(n), datatype=ox.NamedNode(XSD_NS + "integer"))
-
-
-def _quad(triple: tuple[Any, Any, Any], graph: ox.NamedNode) -> Quad:
-    s, p, o = (to_oxigraph(t) for t in triple)
-    return Quad(s, p, o, graph)  # type: ignore[arg-type]
 
 
 def _data_update(removed: Iterable[Quad], added: Iterable[Quad]) -> str:

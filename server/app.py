@@ -152,12 +152,9 @@ def serve(settings: Settings) -> None:
     if settings.engine_url:
         engine = external_engine(settings)
         log.info("serving the external SPARQL store %s (read-only)", settings.engine_url)
-    elif Tokens.load(settings.tokens_file, settings.tokens).configured:
+    elif (tokens := Tokens.load(settings.tokens_file, settings.tokens)).configured:
         engine, writer = _writable_engine(settings)
-        log.info(
-            "writes enabled: %d token(s); the store is held read-write",
-            len(Tokens.load(settings.tokens_file, settings.tokens).entries),
-        )
+        log.info("writes enabled: %d token(s); the store is held read-write", len(tokens.entries))
     else:
         engine = OxigraphProcess.from_settings(settings).start()
         log.info("read-only: no write tokens configured")
