@@ -20,6 +20,7 @@ import pyoxigraph as ox
 from kg import __version__
 from kg.build import assemble, build, load_additions, open_context, validate_additions
 from kg.config import Settings
+from kg.durable import LocalDurable, RemoteStore, default_update_url, read_version
 from kg.errors import KGError, LoadError, NotConformant, StoreError, UsageError
 from kg.names import Names
 from kg.rdfio import format_by_name, format_for_path, parse_file
@@ -47,6 +48,8 @@ SERVE_SETTINGS = (
     "oxigraph_bin",
     "queries_dir",
     "engine_url",
+    "engine_update_url",
+    "engine_store_url",
     "engine_union_param",
 )
 
@@ -183,6 +186,48 @@ def cmd_stats(args: argparse.Namespace, out: IO[str]) -> int:
     print(f"{len(rows)} classes with instances (asserted + inferred):", file=out)
     for cls, n in rows:
         print(f"  {n.value:>7}  {_short(cls.value, names)}", file=out)  # type: ignore[union-attr]
+    return EXIT_OK
+
+
+def cmd_push(args: argparse.Namespace, out: IO[str]) -> int:
+    """Load the built store's graphs into an external SPARQL 1.1 store (one graph at a time)."""
+    settings = _settings(args)
+    store = open_context(settings, _progress)
+    names = store.names
+    remote = RemoteStore(
+        settings.engine_url,
+        settings.engine_update_url or default_update_url(settings.engine_url),
+        settings.engine_store_url,
+        timeout_s=max(300.0, settings.query_timeout_s),
+    )
+    local_version = read_version(LocalDurable(store), names)
+    remote_version = read_version(remote, names)
+    if remote_version > local_version and not args.force:
+        raise UsageError(
+            f"{settings.engine_url} holds {remote_version} committed change(s), the built store "
+            f"{local_version}: pushing would lose acknowledged writes (--force to push anyway)"
+        )
+    t0 = time.perf_counter()
+    graphs = store.graphs()
+    total = 0
+    for i, graph in enumerate(graphs, start=1):
+        buffer = io.BytesIO()
+        ox.serialize(
+            (ox.Triple(q.subject, q.predicate, q.object) for q in store.quads(graph)),
+            buffer,
+            format=ox.RdfFormat.N_TRIPLES,
+        )
+        count = store.count(graph)
+        remote.put_graph(graph, buffer.getvalue())
+        total += count
+        _progress(f"[{i}/{len(graphs)}] {_short(graph, names)}: {count} triples")
+    others = sorted(set(remote.graph_names()) - set(graphs))
+    print(
+        f"pushed {total} triples in {len(graphs)} graphs to {settings.engine_url} "
+        f"in {time.perf_counter() - t0:.1f} s"
+        + (f"; {len(others)} other graph(s) there were left as they are" if others else ""),
+        file=out,
+    )
     return EXIT_OK
 
 
@@ -360,13 +405,14 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--comment", help="why (recorded with the change)")
     a.set_defaults(func=cmd_apply)
 
+    pu = sub.add_parser("push", parents=[common], help="load the built graphs into an external SPARQL store")
+    _engine_options(pu, required=True)
+    pu.add_argument("--force", action="store_true", help="push even if the store holds newer changes")
+    pu.set_defaults(func=cmd_push)
+
     sv = sub.add_parser("serve", parents=[common], help="serve the built graph over HTTP (SPARQL 1.1)")
     sv.add_argument("--host", help="interface to bind (default 127.0.0.1)")
-    sv.add_argument(
-        "--engine",
-        dest="engine_url",
-        help="query URL of an external SPARQL 1.1 store to serve instead of the built store (read-only)",
-    )
+    _engine_options(sv, required=False)
     sv.add_argument(
         "--no-engine-union-param",
         dest="engine_union_param",
@@ -410,6 +456,26 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("--queries-dir", type=Path, help="example queries of the query page (default queries/)")
     sv.set_defaults(func=cmd_serve)
     return p
+
+
+def _engine_options(p: argparse.ArgumentParser, *, required: bool) -> None:
+    p.add_argument(
+        "--engine",
+        dest="engine_url",
+        required=required,
+        metavar="URL",
+        help="query URL of an external SPARQL 1.1 store (serve: instead of the built store)",
+    )
+    p.add_argument(
+        "--engine-update-url",
+        metavar="URL",
+        help="its SPARQL Update URL (default: the query URL with /query replaced by /update)",
+    )
+    p.add_argument(
+        "--engine-store-url",
+        metavar="URL",
+        help="its Graph Store Protocol URL (push: PUT per graph; default: SPARQL Update)",
+    )
 
 
 def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:

@@ -38,8 +38,13 @@ class Settings:
     server_threads: int = 8
     oxigraph_bin: str = ""  # the `oxigraph` executable; empty: the one installed beside Python, or PATH
     queries_dir: Path = PROJECT_ROOT / "queries"  # example queries shown on the query page
-    # the query URL of an external SPARQL 1.1 store to serve instead of the built store (read-only)
+    # the query URL of an external SPARQL 1.1 store to serve instead of the built store; with write
+    # tokens, guarded writes are committed to it too (several front processes may share it)
     engine_url: str = ""
+    # its SPARQL 1.1 Update URL; empty: the query URL with a final /query replaced by /update
+    engine_update_url: str = ""
+    # its Graph Store Protocol URL (used by `alatau-kg push`); empty: push loads with SPARQL Update
+    engine_store_url: str = ""
     # whether to send Oxigraph's `union-default-graph` parameter to an external store; off: the store's
     # own default graph is used (configure it as the union, e.g. Fuseki's tdb2:unionDefaultGraph)
     engine_union_param: bool = True

@@ -17,7 +17,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from kg.errors import ShapesError
-from kg.names import SH
+from kg.names import SH, Names
 from kg.rdfio import to_quads, triples_to_graph
 from kg.reasoning import RuleReasoner, Triple, Unsupported, owlrl_closure
 from kg.store import OxigraphStore
@@ -60,15 +60,45 @@ class Guard:
 
     @classmethod
     def from_store(cls, store: OxigraphStore) -> Guard:
-        names = store.names
+        return cls.from_dataset(store.names, store.raw)
+
+    @classmethod
+    def from_dataset(cls, names: Names, dataset: ox.Store) -> Guard:
+        """The guard over a dataset laid out as the build lays it out (ontology, shapes, source and
+        inferred graphs)."""
+
+        def quads(graph: str) -> Iterable[ox.Quad]:
+            return dataset.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+
         asserted = Graph()
-        for graph in [names.ontology_graph, *store.source_graphs()]:
-            triples_to_graph(store.quads(graph), asserted)
+        sources = [g.value for g in dataset.named_graphs() if names.is_source_graph(g.value)]
+        for graph in [names.ontology_graph, *sorted(sources)]:
+            triples_to_graph(quads(graph), asserted)
         return cls(
-            ontology=triples_to_graph(store.quads(names.ontology_graph)),
+            ontology=triples_to_graph(quads(names.ontology_graph)),
             asserted=asserted,
-            inferred=triples_to_graph(store.quads(names.inferred_graph)),
-            shapes=triples_to_graph(store.quads(names.shapes_graph)),
+            inferred=triples_to_graph(quads(names.inferred_graph)),
+            shapes=triples_to_graph(quads(names.shapes_graph)),
+        )
+
+    def advance(
+        self,
+        additions: Iterable[Triple],
+        removals: Iterable[Triple],
+        inferred_added: Iterable[Triple],
+        inferred_removed: Iterable[Triple],
+    ) -> None:
+        """Make a change another writer committed (and checked) part of the guard's graph."""
+        add, remove = set(additions), set(removals)
+        self.apply(
+            Checked(
+                additions=add - self.asserted,
+                removals=remove & self.asserted,
+                inferred_added=set(inferred_added) - self.inferred,
+                inferred_removed=set(inferred_removed) & self.inferred,
+                report=Report(True, [], Graph()),
+                focus=[],
+            )
         )
 
     def _closure_after(

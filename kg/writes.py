@@ -13,20 +13,27 @@ The :class:`Writer` owns the durable store (Oxigraph on disk) and an in-memory w
 * **Check.** The guard (:mod:`kg.guard`) reasons over what the change touches and validates the nodes
   it affects, in the context of the whole graph. Any ``sh:Violation`` refuses the change; warnings
   and infos are returned with the accepted change.
-* **Commit.** One SPARQL ``DELETE DATA``/``INSERT DATA`` request carries the change, the change it
-  makes to the inferred graph and the change record. It is applied to the durable store first
-  (atomically: a crash leaves all of it or none; once it returns, a killed process keeps it), then to
-  the query engine (one transaction there too, so readers see all of it or nothing). Writes are
-  serialised by one lock: two writers cannot each pass validation and together break a shape.
-* **Log.** Each change is a ``prov:Activity`` in the changes graph: who (the token's name), when, the
-  operation, an optional source and comment, and every quad added and removed as an
-  ``rdf:Statement`` with ``ak:graph`` — queryable by SPARQL, and enough to revert it.
+* **Commit.** One SPARQL Update operation carries the change, the change it makes to the inferred
+  graph and the change record, conditioned on the store's version (``ak:version``, the sequence number
+  of the last change) being the one the change was validated against (:func:`kg.durable.versioned_update`).
+  It is applied to the durable store first (atomically: a crash leaves all of it or none; once it
+  returns, a killed process keeps it), then to the query engine (one transaction there too, so
+  readers see all of it or nothing). Writes in one process are serialised by a lock; writers in
+  several processes over one store (:class:`kg.durable.RemoteStore`) are serialised by the version: a
+  writer that lost the race committed nothing, catches up with the changes logged since (``sync``),
+  plans and validates again. So no two writers can each pass validation and together break a shape.
+* **Log.** Each change is a ``prov:Activity`` in the changes graph: its sequence number, who (the
+  token's name), when, the operation, an optional source and comment, and every quad added and
+  removed (``ak:addition``/``ak:removal``) and every inference it added or withdrew
+  (``ak:inferredAddition``/``ak:inferredRemoval``) as an ``rdf:Statement`` with ``ak:graph`` —
+  queryable by SPARQL, enough to revert it, and enough for another writer to catch up exactly.
 """
 
 from __future__ import annotations
 
-import io
+import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,11 +43,13 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import Graph
 
+from kg.durable import CLAIM_LEASE_S, Durable, LocalDurable, read_version, version_quad, versioned_update
 from kg.errors import KGError, QuerySyntaxError, UsageError
 from kg.guard import Checked, Guard
-from kg.lexer import tokenize, unescape
+from kg.lexer import Token, tokenize, unescape
 from kg.names import Names
 from kg.rdfio import to_quads, to_rdflib
+from kg.reasoning import Triple
 from kg.store import OxigraphStore
 from kg.validation import Report
 
@@ -76,6 +85,15 @@ class NotFound(KGError):
     """The graph or change asked for does not exist (HTTP 404)."""
 
 
+class WriteConflict(KGError):
+    """Other writers kept committing first (HTTP 409): nothing was stored; the request may be retried."""
+
+    status = 409
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": "write_conflict", "message": str(self)}
+
+
 @dataclass
 class Change:
     """Quads to add and to remove, and what the request said about itself."""
@@ -84,6 +102,9 @@ class Change:
     removed: set[Quad] = field(default_factory=set)
     operation: str = "update"
     reverts: str | None = None
+    # the store version the change was planned at, and how to plan it again at a newer one
+    base_version: int | None = None
+    replan: Callable[[], Change] | None = field(default=None, repr=False, compare=False)
 
     @property
     def empty(self) -> bool:
@@ -113,16 +134,15 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _term(t: Any) -> str:
-    return str(t)  # pyoxigraph terms print in N-Triples syntax
-
-
 class Writer:
     """Plans, checks and commits changes to one durable store, keeping an engine in step."""
 
+    #: how many times a change is planned and checked again after losing a race to another writer
+    attempts = 20
+
     def __init__(
         self,
-        durable: OxigraphStore,
+        durable: OxigraphStore | Durable,
         names: Names,
         *,
         write_graphs: str = "",
@@ -130,14 +150,16 @@ class Writer:
         skolemize: bool = False,
         publish: Callable[[str], None] | None = None,
     ):
-        self.durable = durable
+        self.durable: Durable = LocalDurable(durable) if isinstance(durable, OxigraphStore) else durable
         self.names = names
         self.prefixes = write_graphs.split() or [names.source_graph_base]
         self.publish = publish  # applies a committed SPARQL update to the query engine
         self._lock = threading.RLock()
         self.working = ox.Store()
-        self.working.bulk_extend(iter(durable.raw))
-        self.guard = Guard.from_store(durable) if guard else None
+        self.working.bulk_extend(self.durable.quads())
+        self.version = read_version(LocalDurable.of(self.working), names)
+        self.guard = Guard.from_dataset(names, self.working) if guard else None
+        self.caught_up = 0  # changes by other writers applied here (sync)
         # Blank nodes written become these IRIs (None: blank nodes are refused). A blank node cannot
         # be committed as it is: INSERT DATA gives it a fresh identity in each store it reaches, and
         # DELETE DATA cannot name it, so it could never be removed, corrected or reverted.
@@ -147,15 +169,29 @@ class Writer:
             names.shapes_graph,
             names.inferred_graph,
             names.changes_graph,
+            names.graph_base + "locks",
         }
 
     # --- planning ----------------------------------------------------------------------------------
+
+    def _planned(self, plan: Callable[[], Change]) -> Change:
+        """``plan()`` run on the current graph (caught up first), remembering the version it saw and
+        how to plan it again if another writer commits before this change does."""
+        with self._lock:
+            self.sync()
+            change = plan()
+            change.base_version = self.version
+            change.replan = lambda: self._planned(plan)
+            return change
 
     def plan_update(
         self, sparql: str, *, using: list[str] | None = None, using_named: list[str] | None = None
     ) -> Change:
         """The change a SPARQL Update would make (nothing is stored)."""
         text = _with_using(sparql, using or [], using_named or [])
+        return self._planned(lambda: self._plan_update_now(text))
+
+    def _plan_update_now(self, text: str) -> Change:
         with self._lock:
             fast = self._plan_data_only(text)
             if fast is not None:
@@ -212,6 +248,10 @@ class Writer:
 
     def plan_graph(self, graph: str | None, quads: Iterable[Quad], *, mode: str) -> Change:
         """Graph Store Protocol changes: ``add`` (POST), ``replace`` (PUT) or ``delete`` (DELETE)."""
+        body = list(quads)
+        return self._planned(lambda: self._plan_graph_now(graph, body, mode))
+
+    def _plan_graph_now(self, graph: str | None, quads: list[Quad], mode: str) -> Change:
         target: ox.NamedNode | ox.DefaultGraph = ox.NamedNode(graph) if graph else ox.DefaultGraph()
         with self._lock:
             current = set(self.working.quads_for_pattern(None, None, None, target))
@@ -228,10 +268,13 @@ class Writer:
 
     def plan_quads(self, quads: Iterable[Quad]) -> Change:
         """Add quads, each to its own graph (a TriG or N-Quads body sent to the store)."""
-        with self._lock:
-            return Change(
-                added={q for q in self._skolemized(quads) if q not in self.working}, operation="post"
-            )
+        body = list(quads)
+
+        def plan() -> Change:
+            added = {q for q in self._skolemized(body) if q not in self.working}
+            return Change(added=added, operation="post")
+
+        return self._planned(plan)
 
     def new_graph_iri(self) -> str:
         """A fresh graph IRI for a graph POSTed to the Graph Store itself (Graph Store Protocol §5.5):
@@ -268,12 +311,15 @@ class Writer:
         keeps an emptied graph's name until DROP; for the Graph Store Protocol it is gone)."""
         if graph is None:
             return True
-        return any(True for _ in self.working.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+        with self._lock:
+            self.sync()
+            return any(True for _ in self.working.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
 
     def graph_quads(self, graph: str | None) -> list[Quad]:
         """The quads of one graph (None: the default graph) as they are now."""
         target: ox.NamedNode | ox.DefaultGraph = ox.NamedNode(graph) if graph else ox.DefaultGraph()
         with self._lock:
+            self.sync()
             return list(self.working.quads_for_pattern(None, None, None, target))
 
     def _restore(self, change: Change) -> None:
@@ -344,42 +390,169 @@ class Writer:
             added, removed = self._asserted_triples(change)
             return self.guard.check(additions=added, removals=removed)
 
+    # --- keeping up with other writers -------------------------------------------------------------
+
+    def sync(self) -> int:
+        """Catch up with the changes other writers committed to the store since this writer last
+        looked (one query when nothing changed); returns how many were applied here."""
+        with self._lock:
+            current = read_version(self.durable, self.names)
+            if current == self.version:
+                return 0
+            if current < self.version:
+                raise WriteRefused(
+                    f"the store went back from version {self.version} to {current}: it was replaced or "
+                    "restored; restart the service to read it again",
+                    code="store_replaced",
+                    status=503,
+                )
+            records = ox.Store()
+            records.bulk_extend(self._records_after(self.version))
+            applied = 0
+            for sequence, change, inferred_add, inferred_remove, record in _logged_since(records, self.names):
+                if sequence != self.version + 1:
+                    raise WriteRefused(
+                        f"the change log has no change {self.version + 1} (found {sequence}): the store "
+                        "was changed outside guarded writes; restart the service to read it again",
+                        code="change_log_gap",
+                        status=503,
+                    )
+                added, removed = self._asserted_triples(change)
+                now, before = version_quad(self.names, sequence), version_quad(self.names, self.version)
+                self.working.extend(change.added | inferred_add | record | {now})
+                for q in change.removed | inferred_remove | {before}:
+                    self.working.remove(q)
+                if self.guard is not None:
+                    self.guard.advance(
+                        added,
+                        removed,
+                        (_triple(q) for q in inferred_add),
+                        (_triple(q) for q in inferred_remove),
+                    )
+                self.version = sequence
+                applied += 1
+            self.caught_up += applied
+            return applied
+
+    def _records_after(self, version: int) -> list[Quad]:
+        """The change log's quads for the changes after ``version``: the changes and their statements."""
+        ak = str(self.names.ak)
+        links = (
+            " ".join(f"<{ak}{k}>" for k in ("addition", "removal", "inferredAddition", "inferredRemoval"))
+            + f" <{PROV_NS}wasAssociatedWith>"
+        )
+        rows = self.durable.select(
+            f"""SELECT ?s ?p ?o WHERE {{ GRAPH <{self.names.changes_graph}> {{
+                ?change <{ak}sequence> ?n . FILTER(?n > {int(version)})
+                {{ ?change ?p ?o . BIND(?change AS ?s) }}
+                UNION {{ VALUES ?link {{ {links} }} ?change ?link ?s . ?s ?p ?o }} }} }}"""
+        )
+        graph = ox.NamedNode(self.names.changes_graph)
+        return [Quad(r["s"], r["p"], r["o"], graph) for r in rows]  # type: ignore[arg-type]
+
     # --- committing --------------------------------------------------------------------------------
 
     def submit(self, change: Change, *, agent: str, source: str = "", comment: str = "") -> Outcome:
-        """Check and, if no shape is violated, commit ``change``; raises ChangeRejected otherwise."""
+        """Check and, if no shape is violated, commit ``change``; raises ChangeRejected otherwise.
+
+        The commit is conditioned on the store's version: if another writer committed since the
+        change was planned, this writer catches up, plans the change again (``change.replan``) and
+        checks it again — up to :attr:`attempts` times, then WriteConflict (nothing stored)."""
         with self._lock:
-            checked = self.check(change)
-            report = checked.report if checked is not None else Report(True, [], Graph())
-            if not report.conforms:
-                raise ChangeRejected(report)
-            if change.empty:
-                return Outcome(None, 0, 0, 0, 0, report)
-            inferred_add: set[Quad] = set()
-            inferred_remove: set[Quad] = set()
-            if checked is not None:
-                inferred_add = set(to_quads(checked.inferred_added, self.names.inferred_graph))
-                inferred_remove = set(to_quads(checked.inferred_removed, self.names.inferred_graph))
-            stamp = _now().replace(":", "").replace("-", "")
-            change_iri = f"{self.names.base}id/change/{stamp}-{uuid.uuid4().hex[:8]}"
-            record = self._record(change, change_iri, agent=agent, source=source, comment=comment)
-            update = _data_update(change.removed | inferred_remove, change.added | inferred_add | record)
-            self.durable.raw.update(update)  # durable first: from here on the change is kept
-            self.working.update(update)
-            if checked is not None and self.guard is not None:
-                self.guard.apply(checked)
-            if self.publish is not None:
-                self.publish(update)
-            return Outcome(
-                change_iri,
-                len(change.added),
-                len(change.removed),
-                len(inferred_add),
-                len(inferred_remove),
-                report,
+            for attempt in range(self.attempts):
+                if attempt:
+                    time.sleep(random.uniform(0.005, 0.02) * min(attempt, 8))  # let the winner finish
+                self.sync()
+                if change.base_version is not None and change.base_version != self.version:
+                    change = change.replan() if change.replan is not None else self._rebased(change)
+                outcome = self._commit(change, agent=agent, source=source, comment=comment)
+                if outcome is not None:
+                    return outcome
+            raise WriteConflict(
+                f"other writers committed first {self.attempts} times in a row; nothing was stored: "
+                "send the request again"
             )
 
-    def _record(self, change: Change, iri: str, *, agent: str, source: str, comment: str) -> set[Quad]:
+    def _rebased(self, change: Change) -> Change:
+        """A change with no plan to rerun, against the current graph: it adds what is missing and
+        removes what is there."""
+        return Change(
+            added={q for q in change.added if q not in self.working},
+            removed={q for q in change.removed if q in self.working},
+            operation=change.operation,
+            reverts=change.reverts,
+            base_version=self.version,
+        )
+
+    def _commit(self, change: Change, *, agent: str, source: str, comment: str) -> Outcome | None:
+        """Check and commit at the current version; None if another writer committed first."""
+        checked = self.check(change)
+        report = checked.report if checked is not None else Report(True, [], Graph())
+        if not report.conforms:
+            raise ChangeRejected(report)
+        if change.empty:
+            return Outcome(None, 0, 0, 0, 0, report)
+        inferred_add: set[Quad] = set()
+        inferred_remove: set[Quad] = set()
+        if checked is not None:
+            inferred_add = set(to_quads(checked.inferred_added, self.names.inferred_graph))
+            inferred_remove = set(to_quads(checked.inferred_removed, self.names.inferred_graph))
+        stamp = _now().replace(":", "").replace("-", "")
+        change_iri = f"{self.names.base}id/change/{stamp}-{uuid.uuid4().hex[:8]}"
+        sequence = self.version + 1
+        record = self._record(
+            change,
+            change_iri,
+            agent=agent,
+            source=source,
+            comment=comment,
+            sequence=sequence,
+            inferred=(inferred_add, inferred_remove),
+        )
+        update = versioned_update(
+            self.names, self.version, change.removed | inferred_remove, change.added | inferred_add | record
+        )
+        claimed_at = time.monotonic()
+        claim = self.durable.claim(self.names, sequence)
+        if claim is None:
+            return None  # another writer is committing change number `sequence`
+        try:
+            if time.monotonic() - claimed_at > CLAIM_LEASE_S / 3:
+                return None  # too slow to trust the claim: it could lapse while we commit
+            self.durable.update(update)  # durable first: from here on the change is kept
+            ak = str(self.names.ak)
+            if not self.durable.ask(
+                f"ASK {{ GRAPH <{self.names.changes_graph}> {{ <{change_iri}> <{ak}sequence> ?n }} }}"
+            ):
+                return None  # the store had moved on: the update matched nothing and stored nothing
+        finally:
+            self.durable.release(self.names, claim, self.version)
+        self.working.update(update)
+        if checked is not None and self.guard is not None:
+            self.guard.apply(checked)
+        self.version = sequence
+        if self.publish is not None:
+            self.publish(update)  # the engine is at the same version; if it already has it, a no-op
+        return Outcome(
+            change_iri,
+            len(change.added),
+            len(change.removed),
+            len(inferred_add),
+            len(inferred_remove),
+            report,
+        )
+
+    def _record(
+        self,
+        change: Change,
+        iri: str,
+        *,
+        agent: str,
+        source: str,
+        comment: str,
+        sequence: int,
+        inferred: tuple[set[Quad], set[Quad]] = (set(), set()),
+    ) -> set[Quad]:
         g = ox.NamedNode(self.names.changes_graph)
         node = ox.NamedNode(iri)
         ak = str(self.names.ak)
@@ -393,6 +566,7 @@ class Writer:
             Quad(agent_node, ox.NamedNode(RDF_NS + "type"), ox.NamedNode(PROV_NS + "Agent"), g),
             Quad(agent_node, ox.NamedNode(RDFS_NS + "label"), ox.Literal(agent), g),
             Quad(node, ox.NamedNode(ak + "operation"), ox.Literal(change.operation), g),
+            Quad(node, ox.NamedNode(ak + "sequence"), _int(sequence), g),
             Quad(node, ox.NamedNode(ak + "addedCount"), _int(len(change.added)), g),
             Quad(
                 node,
@@ -409,7 +583,13 @@ class Writer:
             quads.add(Quad(node, ox.NamedNode(RDFS_NS + "comment"), ox.Literal(comment), g))
         if change.reverts:
             quads.add(Quad(node, ox.NamedNode(ak + "reverts"), ox.NamedNode(change.reverts), g))
-        for kind, items in (("addition", change.added), ("removal", change.removed)):
+        kinds = (
+            ("addition", change.added),
+            ("removal", change.removed),
+            ("inferredAddition", inferred[0]),
+            ("inferredRemoval", inferred[1]),
+        )
+        for kind, items in kinds:
             for i, q in enumerate(sorted(items, key=str), start=1):
                 st = ox.NamedNode(f"{iri}/{kind}/{i}")
                 graph_term = (
@@ -433,7 +613,8 @@ class Writer:
         """The latest changes, newest first."""
         ak = str(self.names.ak)
         query = f"""
-            SELECT ?change ?time ?agent ?operation ?added ?removed ?source ?comment ?reverts WHERE {{
+            SELECT ?change ?sequence ?time ?agent ?operation ?added ?removed ?source ?comment ?reverts
+            WHERE {{
               GRAPH <{self.names.changes_graph}> {{
                 ?change a <{ak}Change> ; <{PROV_NS}endedAtTime> ?time ;
                         <{PROV_NS}wasAssociatedWith>/<{RDFS_NS}label> ?agent ;
@@ -441,9 +622,11 @@ class Writer:
                 OPTIONAL {{ ?change <{DCTERMS_NS}source> ?source }}
                 OPTIONAL {{ ?change <{RDFS_NS}comment> ?comment }}
                 OPTIONAL {{ ?change <{ak}reverts> ?reverts }}
+                OPTIONAL {{ ?change <{ak}sequence> ?sequence }}
               }}
-            }} ORDER BY DESC(?time) DESC(?change) LIMIT {int(limit)}"""
+            }} ORDER BY DESC(?sequence) DESC(?time) DESC(?change) LIMIT {int(limit)}"""
         with self._lock:
+            self.sync()
             result: Any = self.working.query(query)
             rows = []
             for solution in result:
@@ -452,6 +635,7 @@ class Writer:
                     for v in result.variables
                 }
                 row["added"] = int(row["added"])
+                row["sequence"] = int(row["sequence"]) if row["sequence"] is not None else None
                 row["removed"] = int(row["removed"])
                 rows.append(row)
         return rows
@@ -460,6 +644,7 @@ class Writer:
         """The quads a logged change added and removed."""
         ak = str(self.names.ak)
         with self._lock:
+            self.sync()
             typed = self.working.quads_for_pattern(
                 ox.NamedNode(change_iri),
                 ox.NamedNode(RDF_NS + "type"),
@@ -482,22 +667,22 @@ class Writer:
 
     def revert(self, change_iri: str, *, agent: str, comment: str = "") -> Outcome:
         """Undo a logged change (itself a checked, logged change)."""
-        with self._lock:
-            original = self.change_quads(change_iri)
-            inverse = Change(
+        original = self.change_quads(change_iri)
+
+        def plan() -> Change:
+            return Change(
                 added={q for q in original.removed if q not in self.working},
                 removed={q for q in original.added if q in self.working},
                 operation="revert",
                 reverts=change_iri,
             )
-            return self.submit(inverse, agent=agent, comment=comment or f"revert of {change_iri}")
+
+        return self.submit(self._planned(plan), agent=agent, comment=comment or f"revert of {change_iri}")
 
     def dump_nquads(self) -> bytes:
         """The durable dataset as N-Quads (what the query engine loads)."""
-        buffer = io.BytesIO()
         with self._lock:
-            self.durable.raw.dump(buffer, ox.RdfFormat.N_QUADS)
-        return buffer.getvalue()
+            return self.durable.dump_nquads()
 
 
 def logged_changes(store: OxigraphStore, names: Names) -> tuple[list[Change], list[Quad]]:
@@ -506,46 +691,70 @@ def logged_changes(store: OxigraphStore, names: Names) -> tuple[list[Change], li
     log_quads = list(store.raw.quads_for_pattern(None, None, None, graph))
     if not log_quads:
         return [], []
+    return [change for _, change, _, _, _ in _logged(store.raw, names)], log_quads
+
+
+def _logged(log: ox.Store, names: Names) -> list[tuple[int | None, Change, set[Quad], set[Quad], set[Quad]]]:
+    """The changes logged in ``log``'s changes graph, in commit order (sequence number, then time):
+    (sequence, the change, inferences it added, inferences it removed, its record's quads)."""
     ak = str(names.ak)
-    query = f"""SELECT ?change ?kind ?s ?p ?o ?g WHERE {{ GRAPH <{names.changes_graph}> {{
+    query = f"""SELECT ?change ?seq ?kind ?s ?p ?o ?g WHERE {{ GRAPH <{names.changes_graph}> {{
         ?change a <{ak}Change> ; <{PROV_NS}endedAtTime> ?time ; ?kind ?st .
-        VALUES ?kind {{ <{ak}addition> <{ak}removal> }}
+        OPTIONAL {{ ?change <{ak}sequence> ?seq }}
+        VALUES ?kind {{ <{ak}addition> <{ak}removal> <{ak}inferredAddition> <{ak}inferredRemoval> }}
         ?st <{RDF_NS}subject> ?s ; <{RDF_NS}predicate> ?p ; <{RDF_NS}object> ?o ; <{ak}graph> ?g . }} }}
-        ORDER BY ?time ?change"""
-    changes: dict[str, Change] = {}
-    rows: Any = store.raw.query(query)
+        ORDER BY ?seq ?time ?change"""
+    entries: dict[str, tuple[int | None, Change, set[Quad], set[Quad], set[Quad]]] = {}
+    rows: Any = log.query(query)
+    graph = ox.NamedNode(names.changes_graph)
     for row in rows:
-        change = changes.setdefault(row["change"].value, Change())
+        iri = row["change"].value
+        if iri not in entries:
+            seq = int(row["seq"].value) if row["seq"] is not None else None
+            entries[iri] = (seq, Change(), set(), set(), set())
+        _, change, inferred_add, inferred_remove, _ = entries[iri]
         quad = Quad(row["s"], row["p"], row["o"], row["g"])
-        (change.added if row["kind"].value.endswith("addition") else change.removed).add(quad)
-    return list(changes.values()), log_quads
+        kind = row["kind"].value[len(ak) :]
+        {
+            "addition": change.added,
+            "removal": change.removed,
+            "inferredAddition": inferred_add,
+            "inferredRemoval": inferred_remove,
+        }[kind].add(quad)
+    for iri, (_, _, _, _, record) in entries.items():
+        record.update(_record_quads(log, ox.NamedNode(iri), graph))
+    return list(entries.values())
+
+
+def _record_quads(log: ox.Store, change: ox.NamedNode, graph: ox.NamedNode) -> set[Quad]:
+    """A change's own quads in the log: the change, its statements and its agent."""
+    quads = set(log.quads_for_pattern(change, None, None, graph))
+    for q in list(quads):
+        if isinstance(q.object, ox.NamedNode) and q.predicate.value != RDF_NS + "type":
+            quads.update(log.quads_for_pattern(q.object, None, None, graph))
+    return quads
+
+
+def _logged_since(log: ox.Store, names: Names) -> list[tuple[int, Change, set[Quad], set[Quad], set[Quad]]]:
+    return [(seq, *rest) for seq, *rest in _logged(log, names) if seq is not None]  # type: ignore[misc]
+
+
+def _triple(q: Quad) -> Triple:
+    return (to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object))
 
 
 def _int(n: int) -> ox.Literal:
     return ox.Literal(str(n), datatype=ox.NamedNode(XSD_NS + "integer"))
 
 
-def _data_update(removed: Iterable[Quad], added: Iterable[Quad]) -> str:
-    """One SPARQL request deleting then inserting explicit quads (no blank nodes here)."""
-
-    def block(quads: Iterable[Quad]) -> str:
-        lines = []
-        for q in sorted(quads, key=str):
-            triple = f"{_term(q.subject)} {_term(q.predicate)} {_term(q.object)} ."
-            if isinstance(q.graph_name, ox.DefaultGraph):
-                lines.append(triple)
-            else:
-                lines.append(f"GRAPH {_term(q.graph_name)} {{ {triple} }}")
-        return "\n".join(lines)
-
-    parts = []
-    removed = list(removed)
-    added = list(added)
-    if removed:
-        parts.append("DELETE DATA {\n" + block(removed) + "\n}")
-    if added:
-        parts.append("INSERT DATA {\n" + block(added) + "\n}")
-    return " ;\n".join(parts) or "INSERT DATA {}"
+def _brace_depths(tokens: list[Token]) -> list[int]:
+    """The depth of ``{ }`` nesting after each token (a "{" counts itself in, a "}" itself out)."""
+    depths, depth = [], 0
+    for tok in tokens:
+        if tok.kind == "other" and tok.text in ("{", "}"):
+            depth += 1 if tok.text == "{" else -1
+        depths.append(depth)
+    return depths
 
 
 def _data_operations(text: str) -> list[tuple[str, str]] | None:
@@ -553,6 +762,7 @@ def _data_operations(text: str) -> list[tuple[str, str]] | None:
     only INSERT DATA / DELETE DATA operations (with their prologues); otherwise None."""
     source = unescape(text)  # tokenize() gives offsets into the text with codepoint escapes replaced
     tokens = list(tokenize(text))
+    depths = _brace_depths(tokens)
     prologue: list[str] = []
     operations: list[tuple[str, str]] = []
     i = 0
@@ -568,15 +778,8 @@ def _data_operations(text: str) -> list[tuple[str, str]] | None:
         elif word in ("INSERT", "DELETE") and i + 2 < len(tokens) and tokens[i + 1].text.upper() == "DATA":
             if tokens[i + 2].text != "{":
                 return None
-            depth, j = 0, i + 2
-            while j < len(tokens):
-                if tokens[j].kind == "other" and tokens[j].text == "{":
-                    depth += 1
-                elif tokens[j].kind == "other" and tokens[j].text == "}":
-                    depth -= 1
-                    if depth == 0:
-                        break
-                j += 1
+            outside = depths[i + 2] - 1  # the matching "}" brings the depth back to this
+            j = next((k for k in range(i + 3, len(tokens)) if depths[k] == outside), len(tokens))
             if j == len(tokens):
                 return None
             body = source[tokens[i + 2].offset : tokens[j].offset + 1]
@@ -609,15 +812,12 @@ def _with_using(sparql: str, using: list[str], using_named: list[str]) -> str:
             code="bad_request",
         )
     clause = " ".join([f"USING <{g}>" for g in using] + [f"USING NAMED <{g}>" for g in using_named]) + " "
-    depth = 0
-    inserts: list[int] = []
-    for i, tok in enumerate(tokens):
-        if tok.kind == "other" and tok.text == "{":
-            depth += 1
-        elif tok.kind == "other" and tok.text == "}":
-            depth -= 1
-        elif depth == 0 and words[i] == "WHERE" and (i == 0 or words[i - 1] != "DELETE"):
-            inserts.append(tok.offset)
+    depths = _brace_depths(tokens)
+    inserts = [
+        tok.offset
+        for i, tok in enumerate(tokens)
+        if depths[i] == 0 and words[i] == "WHERE" and (i == 0 or words[i - 1] != "DELETE")
+    ]
     if not inserts:
         raise WriteRefused(
             "using-graph-uri applies to DELETE/INSERT … WHERE operations; this update has none",

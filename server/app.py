@@ -15,6 +15,7 @@ from types import FrameType
 from flask import Flask, Response, g, request
 
 from kg.config import Settings
+from kg.durable import RemoteStore, default_update_url
 from kg.engine import Engine, OxigraphProcess, SparqlHttpEngine
 from kg.names import Names
 from kg.store import OxigraphStore
@@ -51,6 +52,8 @@ def create_app(
     settings = settings or Settings.from_env()
     if engine is None and settings.engine_url:
         engine = external_engine(settings)
+        if writer is None and Tokens.load(settings.tokens_file, settings.tokens).configured:
+            writer = external_writer(settings)
     if engine is None:
         if Tokens.load(settings.tokens_file, settings.tokens).configured:
             engine, writer = _writable_engine(settings)
@@ -79,13 +82,44 @@ def create_app(
 
 
 def external_engine(settings: Settings) -> SparqlHttpEngine:
-    """Any SPARQL 1.1 store as the engine (read-only: guarded writes need the store held here)."""
+    """Any SPARQL 1.1 store as the engine."""
     return SparqlHttpEngine(
         settings.engine_url,
         timeout_s=settings.query_timeout_s,
         max_result_bytes=settings.max_result_bytes,
         union_param=settings.engine_union_param,
     )
+
+
+def external_store(settings: Settings) -> RemoteStore:
+    """The external store's query, update and graph store endpoints, for writes and ``push``."""
+    return RemoteStore(
+        settings.engine_url,
+        settings.engine_update_url or default_update_url(settings.engine_url),
+        settings.engine_store_url,
+        timeout_s=max(60.0, settings.query_timeout_s),
+    )
+
+
+def external_writer(settings: Settings) -> Writer:
+    """Guarded writes committed to the external store. Each front process holds one; they stay
+    correct together because every commit is conditioned on the store's version (kg.durable)."""
+    started = time.perf_counter()
+    writer = Writer(
+        external_store(settings),
+        Names(settings.base_iri),
+        write_graphs=settings.write_graphs,
+        guard=settings.guard_writes,
+        skolemize=settings.skolemize_blank_nodes,
+    )
+    log.info(
+        "writes enabled on %s: %d quads read in %.1f s, at version %d",
+        settings.engine_url,
+        len(writer.working),
+        time.perf_counter() - started,
+        writer.version,
+    )
+    return writer
 
 
 def _writable_engine(settings: Settings) -> tuple[OxigraphProcess, Writer]:
@@ -151,7 +185,11 @@ def serve(settings: Settings) -> None:
     engine: Engine
     if settings.engine_url:
         engine = external_engine(settings)
-        log.info("serving the external SPARQL store %s (read-only)", settings.engine_url)
+        if (tokens := Tokens.load(settings.tokens_file, settings.tokens)).configured:
+            writer = external_writer(settings)
+            log.info("external store %s, writes on: %d token(s)", settings.engine_url, len(tokens.entries))
+        else:
+            log.info("serving the external SPARQL store %s (read-only)", settings.engine_url)
     elif (tokens := Tokens.load(settings.tokens_file, settings.tokens)).configured:
         engine, writer = _writable_engine(settings)
         log.info("writes enabled: %d token(s); the store is held read-write", len(tokens.entries))

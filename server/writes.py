@@ -34,7 +34,7 @@ from rdflib import Graph
 from kg.rdfio import FORMATS, RdfFormatInfo, format_by_media_type, format_by_name, parse_bytes
 from kg.tokens import Forbidden, Principal, Unauthorized
 from kg.validation import Report
-from kg.writes import Change, ChangeRejected, NotFound, Outcome, Writer, WriteRefused
+from kg.writes import Change, ChangeRejected, NotFound, Outcome, WriteConflict, Writer, WriteRefused
 from server.context import context
 from server.errors import HttpError, error_response
 from server.negotiation import parse_accept, quality
@@ -427,6 +427,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(WriteRefused)
     def _refused(exc: WriteRefused) -> Response:
         return error_response(exc.status, exc.code, str(exc))
+
+    @app.errorhandler(WriteConflict)
+    def _conflict(exc: WriteConflict) -> Response:
+        return error_response(409, "write_conflict", str(exc), {"Retry-After": "1"})
 
     @app.errorhandler(Unauthorized)
     def _unauthorized(exc: Unauthorized) -> Response:

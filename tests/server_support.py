@@ -169,13 +169,14 @@ SERVING = re.compile(r"serving (http://\S+?)/? ")
 
 
 @contextlib.contextmanager
-def serve_process(settings: Settings) -> Iterator[ServeProcess]:
+def serve_process(settings: Settings, extra_env: dict[str, str] | None = None) -> Iterator[ServeProcess]:
     """``alatau-kg serve`` as a subprocess on a free port; killed at the end whatever happens."""
     env = {
         **os.environ,
         "ALATAU_KG_STORE_PATH": str(settings.store_path),
         "ALATAU_KG_QUERY_TIMEOUT_S": str(settings.query_timeout_s),
         "ALATAU_KG_PORT": "0",
+        **(extra_env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "kg.cli", "serve"],
