@@ -10,15 +10,16 @@ pointing at them) in the context of the whole graph. The guard's graph is left a
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
+from rdflib.term import Node
 
 from kg.errors import ShapesError
 from kg.names import SH, Names
-from kg.rdfio import to_quads, triples_to_graph
+from kg.rdfio import to_quads, to_rdflib, triples_to_graph
 from kg.reasoning import RuleReasoner, Triple, Unsupported, owlrl_closure
 from kg.store import OxigraphStore
 from kg.validation import Report, validate
@@ -37,21 +38,28 @@ class Checked:
 
 
 class Guard:
-    def __init__(self, ontology: Graph, asserted: Graph, inferred: Graph, shapes: Graph):
+    def __init__(
+        self,
+        ontology: Graph,
+        asserted: Iterable[Triple],
+        inferred: Iterable[Triple],
+        shapes: Graph,
+        mirror: ox.Store | None = None,
+    ):
         self.ontology = ontology
         self.shapes = shapes
-        self.data = Graph()  # asserted + inferred: what validation sees
-        for t in asserted:
-            self.data.add(t)
-        for t in inferred:
-            self.data.add(t)
         self.asserted = set(asserted)
         self.inferred = set(inferred)
+        self.data = Graph()  # asserted + inferred: what validation sees
+        for t in self.asserted:
+            self.data.add(t)
+        for t in self.inferred:
+            self.data.add(t)
         self._object_targets = set(shapes.objects(None, SH.targetObjectsOf))
         if (None, SH.inversePath, None) in shapes:
             raise ShapesError("the guard assumes no sh:inversePath in the shapes (see Guard._focus)")
-        # the same triples in Oxigraph, where the shapes' SPARQL constraints run (kg.validation)
-        self.mirror = mirror_of(self.data)
+        # the same triples in Oxigraph (its default graph), where the shapes' SPARQL constraints run
+        self.mirror = mirror if mirror is not None else mirror_of(self.data)
         try:
             self.reasoner: RuleReasoner | None = RuleReasoner(ontology)
         except Unsupported:
@@ -67,18 +75,36 @@ class Guard:
         """The guard over a dataset laid out as the build lays it out (ontology, shapes, source and
         inferred graphs)."""
 
-        def quads(graph: str) -> Iterable[ox.Quad]:
+        def quads(graph: str) -> Iterator[ox.Quad]:
             return dataset.quads_for_pattern(None, None, None, ox.NamedNode(graph))
 
-        asserted = Graph()
         sources = [g.value for g in dataset.named_graphs() if names.is_source_graph(g.value)]
-        for graph in [names.ontology_graph, *sorted(sources)]:
-            triples_to_graph(quads(graph), asserted)
+        reasoned = [names.ontology_graph, *sorted(sources)]
+        terms: dict[object, Node] = {}  # each term converted once (IRIs repeat across triples)
+
+        def triple(q: ox.Quad) -> Triple:
+            out = []
+            for term in (q.subject, q.predicate, q.object):
+                node = terms.get(term)
+                if node is None:
+                    node = terms[term] = to_rdflib(term)
+                out.append(node)
+            return (out[0], out[1], out[2])
+
+        asserted = {triple(q) for graph in reasoned for q in quads(graph)}
+        inferred = {triple(q) for q in quads(names.inferred_graph)}
+        mirror = ox.Store()  # straight from the dataset, no round trip through rdflib
+        mirror.bulk_extend(
+            ox.Quad(q.subject, q.predicate, q.object)
+            for graph in [*reasoned, names.inferred_graph]
+            for q in quads(graph)
+        )
         return cls(
             ontology=triples_to_graph(quads(names.ontology_graph)),
             asserted=asserted,
-            inferred=triples_to_graph(quads(names.inferred_graph)),
+            inferred=inferred,
             shapes=triples_to_graph(quads(names.shapes_graph)),
+            mirror=mirror,
         )
 
     def advance(
