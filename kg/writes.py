@@ -434,14 +434,39 @@ class Writer:
             self.caught_up += applied
             return applied
 
-    def _records_after(self, version: int) -> list[Quad]:
+    def replay_to(self, target: Durable) -> int:
+        """Bring ``target`` (a copy of the store, such as the in-memory query engine) up to this
+        writer's version by replaying the logged changes it lacks, in order, each as the versioned
+        update that committed it (so replaying one twice, from two writers at once, changes nothing
+        more). Several writers publishing to one engine stay correct whatever order their own
+        updates reach it in. Returns how many changes were applied."""
+        with self._lock:
+            start = read_version(target, self.names)
+            if start >= self.version:
+                return 0
+            log = ox.Store()
+            log.bulk_extend(self._records_after(start, LocalDurable(self.working)))
+            applied = 0
+            for sequence, change, inferred_add, inferred_remove, record in _logged_since(log, self.names):
+                target.update(
+                    versioned_update(
+                        self.names,
+                        sequence - 1,
+                        change.removed | inferred_remove,
+                        change.added | inferred_add | record,
+                    )
+                )
+                applied += 1
+            return applied
+
+    def _records_after(self, version: int, source: Durable | None = None) -> list[Quad]:
         """The change log's quads for the changes after ``version``: the changes and their statements."""
         ak = str(self.names.ak)
         links = (
             " ".join(f"<{ak}{k}>" for k in ("addition", "removal", "inferredAddition", "inferredRemoval"))
             + f" <{PROV_NS}wasAssociatedWith>"
         )
-        rows = self.durable.select(
+        rows = (source or self.durable).select(
             f"""SELECT ?s ?p ?o WHERE {{ GRAPH <{self.names.changes_graph}> {{
                 ?change <{ak}sequence> ?n . FILTER(?n > {int(version)})
                 {{ ?change ?p ?o . BIND(?change AS ?s) }}
@@ -722,15 +747,16 @@ def _logged(log: ox.Store, names: Names) -> list[tuple[int | None, Change, set[Q
             "inferredRemoval": inferred_remove,
         }[kind].add(quad)
     for iri, (_, _, _, _, record) in entries.items():
-        record.update(_record_quads(log, ox.NamedNode(iri), graph))
+        record.update(_record_quads(log, ox.NamedNode(iri), graph, names))
     return list(entries.values())
 
 
-def _record_quads(log: ox.Store, change: ox.NamedNode, graph: ox.NamedNode) -> set[Quad]:
+def _record_quads(log: ox.Store, change: ox.NamedNode, graph: ox.NamedNode, names: Names) -> set[Quad]:
     """A change's own quads in the log: the change, its statements and its agent."""
     quads = set(log.quads_for_pattern(change, None, None, graph))
+    links = {RDF_NS + "type", f"{names.ak}reverts"}  # links to things the record does not hold
     for q in list(quads):
-        if isinstance(q.object, ox.NamedNode) and q.predicate.value != RDF_NS + "type":
+        if isinstance(q.object, ox.NamedNode) and q.predicate.value not in links:
             quads.update(log.quads_for_pattern(q.object, None, None, graph))
     return quads
 

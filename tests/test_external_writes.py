@@ -15,12 +15,13 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 import requests
 
 from kg.cli import main
 from kg.config import Settings
-from kg.durable import RemoteStore, read_version, versioned_update
+from kg.durable import LocalDurable, RemoteStore, read_version, versioned_update
 from kg.engine import _free_port, _terminate, _wait_listening, find_oxigraph
 from kg.names import Names
 from kg.store import OxigraphStore
@@ -315,3 +316,34 @@ def test_two_fronts_never_both_accept_changes_that_together_break_a_shape(fronts
             f"{PREFIXES} SELECT ?v WHERE {{ GRAPH ?g {{ {capacity} qudt:numericValue ?v }} }}"
         )
         assert [int(r["v"].value) for r in values] == [winner]
+
+
+# --- several writers publishing to one query engine ---------------------------------------------------
+
+
+def test_writers_keep_a_query_engine_in_step_whatever_order_their_updates_reach_it(real_settings):
+    """Two writers over one durable store, and a query engine (a copy) they publish to. The later
+    writer's own update reaches the engine first and, conditioned on a version the engine is not at,
+    changes nothing; replaying the log brings the engine level with the store, and replaying again
+    changes nothing."""
+    local = OxigraphStore(NAMES, real_settings.store_path, read_only=True)
+    durable_store, engine_store = ox.Store(), ox.Store()
+    durable_store.bulk_extend(iter(local.raw))
+    engine_store.bulk_extend(iter(local.raw))
+    durable, engine = LocalDurable(durable_store), LocalDurable(engine_store)
+    w1, w2 = Writer(durable, NAMES), Writer(durable, NAMES)
+    updates: list[str] = []
+    w1.publish = w2.publish = updates.append  # held back: delivered below, out of order
+    first = w1.submit(w1.plan_update(school_update("engine-a")), agent="w1")
+    w2.submit(w2.plan_update(school_update("engine-b")), agent="w2")
+    assert first.change_iri
+    w2.revert(first.change_iri, agent="w2")  # a removal, and a record linking to another change
+    assert len(updates) == 3 and w2.version == 3
+    engine.update(updates[2])  # the last update first: the engine is not at version 2, nothing happens
+    assert read_version(engine, NAMES) == 0
+    assert w1.replay_to(engine) == 1  # w1 knows only its own change (it has not synced since)
+    assert w2.replay_to(engine) == 2
+    assert w2.replay_to(engine) == 0 and read_version(engine, NAMES) == 3
+    for update in updates:  # the updates arriving late change nothing
+        engine.update(update)
+    assert set(engine_store) == set(durable_store)
