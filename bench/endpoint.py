@@ -1,17 +1,30 @@
-"""Benchmark our SPARQL endpoint against a bare ``oxigraph serve`` holding the same data.
+"""Benchmark our SPARQL endpoint against ``oxigraph serve`` (on RocksDB and in memory), same data.
 
-    .venv/bin/python -m bench.endpoint [--copies N] [--rounds R] [--round-s S] [--concurrency C]
+    .venv/bin/python -m bench.endpoint --scales 10k,100k,1M [--rounds R] [--round-s S]
+        [--concurrency C] [--serve-args "--workers 2"] [--workdir DIR]
 
-A: our app (``server.app``: Flask + waitress, 8 threads, over its supervised Oxigraph engine), in a
-process of its own. B: ``oxigraph serve`` (in memory), asked for the union default graph our endpoint
-gives by default. Both get the city graph (built now, in a temporary store), optionally with ``N - 1``
-copies of its facts under other IRIs (``id/copyK/…`` in graphs ``graph/copyK/…``) for a larger graph.
+Per scale, the data is the seeded synthetic city of ``bench/synthetic.py`` (``--seed``, default 1) with
+the real ``data/*.trig`` beside it, as one N-Quads file loaded, unchanged, into three servers:
 
-The client sends a fixed mix of realistic queries (:data:`MIX`) from ``C`` threads, each with a
-keep-alive connection, in rounds that alternate A and B (A, B, B, A, A, B, …) so that drift of the machine
-hits both alike. Before timing, each query runs once on both and the result counts must be equal.
-Progress goes to stderr, one line per round; the summary (QPS, p50/p99 latency, ratio) to stdout.
-Figures belong in ``bench/RESULTS.md``, never in unit tests.
+- A, ``alatau-kg serve --store DIR/store`` (the production command, read-only, its access log on),
+  over a store bulk-loaded with ``oxigraph load`` (not built by ``alatau-kg build``: no ontology, no
+  inferred graph, no validation; what matters here is that A and B hold the same quads);
+- B1, ``oxigraph serve --location DIR/oxrocks`` (RocksDB, the same bulk load);
+- B2, ``oxigraph serve`` in memory, loaded through its Graph Store endpoint.
+
+All three run with a 10 s query timeout, and B1, B2 are asked for the union default graph that A gives
+by default. The mix (:data:`KINDS`) is the issue's ten kinds of query: point lookup, label search,
+star join, OPTIONAL, aggregation, transitive containment path, ORDER BY LIMIT, CONSTRUCT, DESCRIBE,
+ASK, each with ``--variants`` parameterisations drawn from the data with a fixed seed (facilities,
+microdistricts, districts, types, statuses, label words). Before timing, every variant runs on every
+server and the result counts (solutions, triples, the boolean) must be equal, and at least one.
+
+The load: ``C`` client threads, each with a keep-alive connection (reopened when a server closes it),
+cycle through the kinds (SELECT and ASK as SPARQL JSON, graphs as N-Triples) for ``S`` seconds per
+round; the rounds go A B1 B2 B2 B1 A … so that drift of the machine hits all alike. The client, the
+servers and their engines share the machine. Progress goes to stderr; per scale the QPS, p50 and p99
+of each server and the ratios against the issue's targets go to stdout. Figures belong in
+``bench/RESULTS.md``, never in unit tests.
 """
 
 from __future__ import annotations
@@ -19,10 +32,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import io
 import json
 import os
 import platform
+import random
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,83 +50,103 @@ from urllib.parse import urlencode, urlsplit
 
 import pyoxigraph as ox
 
-from kg.build import build
-from kg.config import PROJECT_ROOT, Settings
+from bench.synthetic import generate, parse_count
 from kg.engine import find_oxigraph
-from kg.names import Names
-from kg.store import OxigraphStore
+
+TIMEOUT_S = 10
+ACCEPT_RESULTS = "application/sparql-results+json"
+ACCEPT_GRAPH = "application/n-triples"
 
 PREFIXES = """PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX ak: <https://w3id.org/alatau-kg/def/ontology#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX qudt: <http://qudt.org/schema/qudt/>
 """
 
-
-def _example(stem: str) -> str:
-    return (PROJECT_ROOT / "queries" / f"{stem}.rq").read_text(encoding="utf-8")
-
-
-# Realistic: six of the competency questions (joins, paths, aggregates, OPTIONAL) and four of what a
-# browsing client asks (a label search, a resource's description, class counts, graph sizes).
-MIX: dict[str, str] = {
-    "investors-by-district": _example("01-investors-by-district"),
-    "officials-and-posts": _example("05-officials-and-posts"),
-    "facility-status-history": _example("09-facility-status-history"),
-    "places-in-alatau (path)": _example("16-places-in-alatau"),
-    "investment-total (aggregate)": _example("22-investment-projects-total"),
-    "places-near-konaev": _example("27-places-near-konaev"),
-    "label search": PREFIXES
-    + 'SELECT ?s ?label WHERE { ?s rdfs:label ?label FILTER(CONTAINS(LCASE(STR(?label)), "district")) } '
-    "ORDER BY ?s LIMIT 50",
-    "describe a resource": "SELECT ?p ?o WHERE { <https://w3id.org/alatau-kg/id/place/gate-district> ?p ?o }",
-    "instances per class": "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class } "
-    "GROUP BY ?class ORDER BY DESC(?n)",
-    "triples per graph": "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
+# The issue's targets: (the B server, scale) -> the least ratio A / B.
+TARGETS: dict[tuple[str, str], float] = {
+    ("rocksdb", "10k"): 0.8,
+    ("rocksdb", "100k"): 1.0,
+    ("rocksdb", "1M"): 1.0,
+    ("memory", "100k"): 0.7,
+    ("memory", "1M"): 0.7,
 }
 
-ACCEPT = "application/sparql-results+json"
+
+# --- the mix -----------------------------------------------------------------------------------------
 
 
-# --- data ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Facts:
+    """What the queries are parameterised with, read from the data."""
+
+    facilities: list[tuple[str, str, str, str, str]]  # (facility, type, microdistrict, district, status)
+    words: list[str]  # lower-case words of English labels of microdistricts
 
 
-def city_nquads(copies: int, progress) -> bytes:
-    """The city graph as N-Quads, built now; with ``copies - 1`` copies of its source and inferred facts."""
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.from_env(store_path=Path(tmp) / "store")
-        progress("building the city graph (load, reason, validate) …")
-        build(settings)
-        names = Names(settings.base_iri)
-        buffer = io.BytesIO()
-        OxigraphStore(names, settings.store_path, read_only=True).raw.dump(buffer, ox.RdfFormat.N_QUADS)
-    data = buffer.getvalue()
-    if copies <= 1:
-        return data
-    base = names.base
-    quads = list(ox.parse(data, format=ox.RdfFormat.N_QUADS))
-    copied = []
-    for k in range(2, copies + 1):
-
-        def rename(term, k=k):
-            if isinstance(term, ox.NamedNode) and term.value.startswith(base + "id/"):
-                return ox.NamedNode(f"{base}id/copy{k}/{term.value.removeprefix(base + 'id/')}")
-            return term
-
-        for q in quads:
-            graph = q.graph_name
-            if isinstance(graph, ox.NamedNode) and graph.value not in (
-                names.ontology_graph,
-                names.shapes_graph,
-            ):
-                graph = ox.NamedNode(f"{base}graph/copy{k}/{graph.value.removeprefix(base + 'graph/')}")
-                copied.append(ox.Quad(rename(q.subject), q.predicate, rename(q.object), graph))
-    out = io.BytesIO()
-    ox.serialize([*quads, *copied], out, ox.RdfFormat.N_QUADS)
-    return out.getvalue()
+def _kinds(f: Facts, rng: random.Random) -> dict[str, str]:
+    """One variant of each kind."""
+    facility, ftype, md, district, status = rng.choice(f.facilities)
+    word = rng.choice(f.words)
+    return {
+        "point lookup": f"SELECT ?p ?o WHERE {{ <{facility}> ?p ?o }}",
+        "label search": PREFIXES + "SELECT ?s ?label WHERE { ?s rdfs:label ?label "
+        f'FILTER(CONTAINS(LCASE(STR(?label)), "{word}")) }} LIMIT 20',
+        "star join": PREFIXES + "SELECT ?f ?label ?status ?since WHERE { "
+        f"?f a <{ftype}> ; ak:locatedIn <{md}> ; rdfs:label ?label ; ak:currentStatus ?status ; "
+        '  ak:hasStatusRecord ?r . ?r ak:status ?status ; ak:statusDate ?since FILTER(LANG(?label) = "en") }',
+        "OPTIONAL": PREFIXES + "SELECT ?f ?status ?seats WHERE { "
+        f"?f ak:locatedIn <{md}> ; ak:currentStatus ?status "
+        "OPTIONAL { ?f ak:capacity ?q . ?q qudt:numericValue ?seats } }",
+        "aggregation": PREFIXES + "SELECT ?type (COUNT(DISTINCT ?f) AS ?n) WHERE { "
+        f"?f ak:locatedIn/ak:locatedIn <{district}> ; a ?type }} GROUP BY ?type ORDER BY DESC(?n)",
+        "transitive path": PREFIXES + f"SELECT ?place WHERE {{ ?place ak:locatedIn+ <{district}> }}",
+        "ORDER BY LIMIT": PREFIXES + "SELECT ?f ?date WHERE { "
+        f"?r ak:statusOf ?f ; ak:status <{status}> ; ak:statusDate ?date }} "
+        "ORDER BY DESC(?date) ?f LIMIT 10",
+        "CONSTRUCT": PREFIXES + "CONSTRUCT { ?f ?p ?o } WHERE { "
+        f"?f ak:locatedIn <{md}> ; a <{ftype}> ; ?p ?o }}",
+        "DESCRIBE": f"DESCRIBE <{facility}>",
+        "ASK": PREFIXES + f"ASK {{ <{facility}> ak:currentStatus <{status}> ; ak:locatedIn <{md}> }}",
+    }
 
 
-# --- the two servers ------------------------------------------------------------------------------
+def make_mix(facts: Facts, variants: int, seed: int) -> dict[str, list[str]]:
+    rng = random.Random(seed)
+    mix: dict[str, list[str]] = {}
+    for _ in range(variants):
+        for kind, query in _kinds(facts, rng).items():
+            mix.setdefault(kind, []).append(query)
+    return mix
+
+
+def read_facts(target: Target) -> Facts:
+    client = Client(target.url)
+    try:
+        rows = client.select(
+            target,
+            PREFIXES + "SELECT ?f ?t ?md ?d ?s WHERE { ?f ak:currentStatus ?s ; a ?t ; ak:locatedIn ?md . "
+            "?md a ak:Microdistrict ; ak:locatedIn ?d } ORDER BY ?f ?t",
+        )
+        labels = client.select(
+            target,
+            PREFIXES + "SELECT ?label WHERE { ?md a ak:Microdistrict ; rdfs:label ?label "
+            'FILTER(LANG(?label) = "en") } ORDER BY ?label',
+        )
+    finally:
+        client.close()
+    facilities = [
+        (r["f"]["value"], r["t"]["value"], r["md"]["value"], r["d"]["value"], r["s"]["value"]) for r in rows
+    ]
+    words = sorted(
+        {w for r in labels for w in r["label"]["value"].lower().split() if len(w) > 3 and w.isalpha()}
+    )
+    if not facilities or not words:
+        raise RuntimeError("the data has no facilities in microdistricts, or no labels to search for")
+    return Facts(facilities, words)
+
+
+# --- the servers ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -124,66 +159,98 @@ class Target:
         return urlencode([("query", query), *self.extra]).encode("utf-8")
 
 
+def prepare(scale: str, seed: int, workdir: Path, progress) -> tuple[Path, int]:
+    """The scale's data as N-Quads and two RocksDB stores of it (reused when already there)."""
+    out = workdir / scale
+    nquads, done = out / "data.nq", out / "ready"
+    if done.exists():
+        return out, int(done.read_text())
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    progress(f"{scale}: generating the synthetic city (seed {seed}) …")
+    generate(out, parse_count(scale), seed=seed)
+    quads = 0
+    with nquads.open("wb") as sink:
+        for path in sorted((out / "data").glob("*.trig")):
+            batch = list(ox.parse(path=str(path), format=ox.RdfFormat.TRIG))
+            ox.serialize(batch, sink, ox.RdfFormat.N_QUADS)
+            quads += len(batch)
+    for store in ("store", "oxrocks"):
+        progress(f"{scale}: loading {quads} quads into {out / store} …")
+        subprocess.run(
+            [find_oxigraph(), "load", "--location", str(out / store), "--file", str(nquads)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    done.write_text(str(quads))
+    return out, quads
+
+
+def _wait_http(process: subprocess.Popen, host: str, port: int, path: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with code {process.returncode} at start")
+        try:
+            conn = http.client.HTTPConnection(host, port, timeout=30)
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server did not answer GET {path} within {timeout_s:g} s")
+        time.sleep(0.1)
+
+
 @contextlib.contextmanager
-def alatau_server(nquads: Path, threads: int) -> Iterator[Target]:
-    """Our app in a process of its own (this one is the load generator)."""
+def running(command: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.endpoint", "--child-serve", str(nquads), "--threads", str(threads)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
     )
     try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http://"):
-            raise RuntimeError(f"our server did not start (exit code {process.poll()})")
-        yield Target("alatau /sparql", url + "/sparql")
+        yield process
     finally:
         process.terminate()
-        process.wait(timeout=30)
-
-
-def _child_serve(nquads: Path, threads: int) -> None:
-    import logging
-
-    from waitress.server import create_server
-
-    from kg.engine import OxigraphProcess
-    from server.app import create_app
-
-    logging.disable(logging.INFO)  # no access log: it would cost A time B does not spend
-    data = nquads.read_bytes()
-    with OxigraphProcess(lambda: data, timeout_s=30) as engine:
-        app = create_app(Settings(), engine)
-        server = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="alatau-kg")
-        print(f"http://127.0.0.1:{server.effective_port}", flush=True)  # type: ignore[union-attr]
-        server.run()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @contextlib.contextmanager
-def oxigraph_server(nquads: Path) -> Iterator[Target]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [find_oxigraph(), "serve", "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _request("127.0.0.1", port, "POST", "/store", nquads.read_bytes(), "application/n-quads")
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.05)
-        # our endpoint's default graph is the union of all graphs: ask Oxigraph for the same
-        yield Target("oxigraph serve", f"http://127.0.0.1:{port}/query", [("union-default-graph", "")])
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def servers(out: Path, serve_args: list[str]) -> Iterator[list[Target]]:
+    """A, B1 (RocksDB) and B2 (in memory), each started and ready."""
+    ports = [_free_port() for _ in range(3)]
+    oxigraph = find_oxigraph()
+    env = {**os.environ, "ALATAU_KG_TOKENS": "", "ALATAU_KG_TOKENS_FILE": str(out / "no-tokens.json")}
+    ours = [sys.executable, "-m", "kg.cli", "serve", "--store", str(out / "store"), "--port", str(ports[0])]
+    ours += ["--query-timeout-s", str(TIMEOUT_S), *serve_args]
+    rocks = [oxigraph, "serve", "--location", str(out / "oxrocks"), "--bind", f"127.0.0.1:{ports[1]}"]
+    memory = [oxigraph, "serve", "--bind", f"127.0.0.1:{ports[2]}"]
+    timeout = ["--timeout-s", str(TIMEOUT_S)]
+    union = [("union-default-graph", "")]
+    with (
+        running(ours, env) as a,
+        running([*rocks, *timeout]) as b1,
+        running([*memory, *timeout]) as b2,
+    ):
+        _wait_http(b1, "127.0.0.1", ports[1], "/", 120)
+        _wait_http(b2, "127.0.0.1", ports[2], "/", 30)
+        _request(
+            "127.0.0.1", ports[2], "POST", "/store", (out / "data.nq").read_bytes(), "application/n-quads"
+        )
+        _wait_http(a, "127.0.0.1", ports[0], "/-/health", 600)
+        yield [
+            Target("alatau", f"http://127.0.0.1:{ports[0]}/sparql"),
+            Target("oxigraph rocksdb", f"http://127.0.0.1:{ports[1]}/query", union),
+            Target("oxigraph memory", f"http://127.0.0.1:{ports[2]}/query", union),
+        ]
 
 
 def _free_port() -> int:
@@ -195,7 +262,7 @@ def _free_port() -> int:
 
 
 def _request(host: str, port: int, method: str, path: str, body: bytes, content_type: str) -> bytes:
-    conn = http.client.HTTPConnection(host, port, timeout=60)
+    conn = http.client.HTTPConnection(host, port, timeout=600)
     try:
         conn.request(method, path, body=body, headers={"Content-Type": content_type})
         response = conn.getresponse()
@@ -207,7 +274,22 @@ def _request(host: str, port: int, method: str, path: str, body: bytes, content_
         conn.close()
 
 
-# --- the load ----------------------------------------------------------------------------------------
+# --- the load --------------------------------------------------------------------------------------
+
+
+def accept_for(query: str) -> str:
+    head = query.split("WHERE")[0].split("{")[0]
+    return ACCEPT_GRAPH if ("CONSTRUCT" in head or "DESCRIBE" in head) else ACCEPT_RESULTS
+
+
+def count(query: str, data: bytes) -> int:
+    """Solutions of a SELECT, 1/0 for an ASK, triples of a graph."""
+    if accept_for(query) == ACCEPT_GRAPH:
+        return sum(1 for line in data.splitlines() if line.strip())
+    document = json.loads(data)
+    if "boolean" in document:
+        return int(bool(document["boolean"]))
+    return len(document["results"]["bindings"])
 
 
 class Client:
@@ -218,8 +300,7 @@ class Client:
         self.host, self.port, self.path = parts.hostname or "127.0.0.1", parts.port, parts.path
         self.conn: http.client.HTTPConnection | None = None
 
-    def query(self, target: Target, query: str) -> int:
-        """Run ``query``; the number of solutions."""
+    def query(self, target: Target, query: str) -> bytes:
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
@@ -228,7 +309,10 @@ class Client:
                     "POST",
                     self.path,
                     body=target.body(query),
-                    headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": ACCEPT},
+                    headers={
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "Accept": accept_for(query),
+                    },
                 )
                 response = self.conn.getresponse()
                 data = response.read()
@@ -237,12 +321,15 @@ class Client:
                 if attempt == 2:
                     raise
                 continue
-            if response.status != 200:
-                raise RuntimeError(f"{target.name}: {response.status} {data[:300]!r}")
-            if response.getheader("Connection", "").lower() == "close":
+            if response.will_close:
                 self.close()
-            return len(json.loads(data)["results"]["bindings"])
+            if response.status != 200:
+                raise RuntimeError(f"{target.name}: {response.status} {data[:300]!r}\n{query}")
+            return data
         raise AssertionError("unreachable")
+
+    def select(self, target: Target, query: str) -> list[dict]:
+        return json.loads(self.query(target, query))["results"]["bindings"]
 
     def close(self) -> None:
         if self.conn is not None:
@@ -250,10 +337,10 @@ class Client:
             self.conn = None
 
 
-def run_round(target: Target, seconds: float, concurrency: int) -> list[tuple[str, float]]:
-    """``concurrency`` threads cycling through the mix for ``seconds``: (query name, latency) each."""
-    names = list(MIX)
-    results: list[tuple[str, float]] = []
+def run_round(target: Target, mix: dict[str, list[str]], seconds: float, concurrency: int) -> list[float]:
+    """``concurrency`` threads cycling through the kinds (and their variants) for ``seconds``."""
+    kinds = list(mix)
+    latencies: list[float] = []
     lock = threading.Lock()
     stop = time.perf_counter() + seconds
 
@@ -262,21 +349,22 @@ def run_round(target: Target, seconds: float, concurrency: int) -> list[tuple[st
         mine = []
         i = offset
         while time.perf_counter() < stop:
-            name = names[i % len(names)]
+            variants = mix[kinds[i % len(kinds)]]
+            query = variants[(i // len(kinds)) % len(variants)]
             started = time.perf_counter()
-            client.query(target, MIX[name])
-            mine.append((name, time.perf_counter() - started))
+            client.query(target, query)
+            mine.append(time.perf_counter() - started)
             i += 1
         client.close()
         with lock:
-            results.extend(mine)
+            latencies.extend(mine)
 
-    threads = [threading.Thread(target=worker, args=(k * 3,)) for k in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(k * 7,)) for k in range(concurrency)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return results
+    return latencies
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -284,71 +372,126 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
 
 
+def check_counts(targets: list[Target], mix: dict[str, list[str]]) -> dict[str, tuple[int, int]]:
+    """Every variant on every server: equal counts, at least one result. (min, max) count per kind."""
+    clients = [Client(t.url) for t in targets]
+    summary: dict[str, tuple[int, int]] = {}
+    for kind, variants in mix.items():
+        seen_counts = []
+        for query in variants:
+            counts = [count(query, c.query(t, query)) for c, t in zip(clients, targets, strict=True)]
+            if len(set(counts)) != 1:
+                raise RuntimeError(f"result counts differ for {kind}: {counts}\n{query}")
+            if counts[0] < 1:
+                raise RuntimeError(f"no result for {kind}:\n{query}")
+            seen_counts.append(counts[0])
+        summary[kind] = (min(seen_counts), max(seen_counts))
+    for c in clients:
+        c.close()
+    return summary
+
+
+def bench_scale(scale: str, args: argparse.Namespace, workdir: Path, progress) -> dict[str, dict[str, float]]:
+    out, quads = prepare(scale, args.seed, workdir, progress)
+    progress(f"{scale}: {quads} quads; starting the servers …")
+    with servers(out, shlex.split(args.serve_args)) as targets:
+        mix = make_mix(read_facts(targets[2]), args.variants, args.seed)
+        progress(f"{scale}: checking result counts of {args.variants} variants × {len(mix)} kinds …")
+        summary = check_counts(targets, mix)
+        progress(f"{scale}: counts equal: " + ", ".join(f"{k} {lo}–{hi}" for k, (lo, hi) in summary.items()))
+        for t in targets:
+            run_round(t, mix, args.warmup_s, args.concurrency)
+        latencies: dict[str, list[float]] = {t.name: [] for t in targets}
+        elapsed = dict.fromkeys(latencies, 0.0)
+        order = [*targets, *reversed(targets)]  # A B1 B2 B2 B1 A: each server as often early as late
+        for r in range(args.rounds):
+            t = order[r % len(order)]
+            started = time.perf_counter()
+            values = run_round(t, mix, args.round_s, args.concurrency)
+            took = time.perf_counter() - started
+            elapsed[t.name] += took
+            latencies[t.name] += values
+            progress(
+                f"{scale} round {r + 1}/{args.rounds} {t.name:>16}: {len(values) / took:7.1f} QPS, "
+                f"p50 {percentile(values, 50) * 1000:.1f} ms (load {os.getloadavg()[0]:.2f})"
+            )
+    figures = {}
+    for name, values in latencies.items():
+        figures[name] = {
+            "qps": len(values) / elapsed[name] if elapsed[name] else 0.0,
+            "p50": percentile(values, 50) * 1000 if values else 0.0,
+            "p99": percentile(values, 99) * 1000 if values else 0.0,
+            "n": len(values),
+            "quads": quads,
+        }
+    return figures
+
+
+def report(scale: str, figures: dict[str, dict[str, float]]) -> list[str]:
+    lines = [f"{scale} ({int(next(iter(figures.values()))['quads'])} quads):"]
+    for name, f in figures.items():
+        lines.append(
+            f"  {name:>16}: {f['qps']:8.1f} QPS  p50 {f['p50']:7.1f} ms  p99 {f['p99']:7.1f} ms  "
+            f"({int(f['n'])} queries)"
+        )
+    ours = figures["alatau"]["qps"]
+    for kind in ("rocksdb", "memory"):
+        ratio = ours / figures[f"oxigraph {kind}"]["qps"]
+        target = TARGETS.get((kind, scale))
+        verdict = (
+            "no target"
+            if target is None
+            else f"target ≥ {target:.1f}×: {'met' if ratio >= target else 'NOT met'}"
+        )
+        lines.append(f"  alatau / oxigraph {kind}: {ratio:.2f}×  ({verdict})")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=1, help="the city graph N times (default 1)")
-    parser.add_argument("--rounds", type=int, default=8, help="timed rounds, half per server (default 8)")
+    parser.add_argument(
+        "--scales", default="10k,100k", help="comma-separated, e.g. 10k,100k,1M (default 10k,100k)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="the synthetic city and the query parameters (default 1)"
+    )
+    parser.add_argument(
+        "--variants", type=int, default=16, help="parameterisations of each kind (default 16)"
+    )
+    parser.add_argument("--rounds", type=int, default=6, help="timed rounds, a third per server (default 6)")
     parser.add_argument("--round-s", type=float, default=5.0, help="seconds per round (default 5)")
+    parser.add_argument(
+        "--warmup-s", type=float, default=2.0, help="untimed seconds per server first (default 2)"
+    )
     parser.add_argument("--concurrency", type=int, default=4, help="client threads (default 4)")
-    parser.add_argument("--threads", type=int, default=8, help="our server's waitress threads (default 8)")
-    parser.add_argument("--child-serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--serve-args", default="", help="more `alatau-kg serve` flags for A, e.g. '--workers 2'"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the data and stores here and reuse them (default: temp)"
+    )
     args = parser.parse_args(argv)
-    if args.child_serve:
-        _child_serve(args.child_serve, args.threads)
-        return 0
+    if args.rounds % 3:
+        parser.error("--rounds must be a multiple of 3 (each server as many rounds)")
 
     def progress(message: str) -> None:
         print(f"· {message}", file=sys.stderr, flush=True)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        nquads = Path(tmp) / "data.nq"
-        nquads.write_bytes(city_nquads(args.copies, progress))
-        quads = sum(1 for _ in ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS))
-        progress(f"{quads} quads ({args.copies} cop{'y' if args.copies == 1 else 'ies'} of the city graph)")
-        with alatau_server(nquads, args.threads) as a, oxigraph_server(nquads) as b:
-            targets = (a, b)
-            progress("checking that both give the same number of results for every query …")
-            counts = {}
-            for name, query in MIX.items():
-                seen = [Client(t.url).query(t, query) for t in targets]
-                if seen[0] != seen[1]:
-                    print(f"result counts differ for {name!r}: {seen}", file=sys.stderr)
-                    return 1
-                counts[name] = seen[0]
-            progress("results equal: " + ", ".join(f"{n} {c}" for n, c in counts.items()))
-            progress("warming up (1 s each) …")
-            for t in targets:
-                run_round(t, 1.0, args.concurrency)
-            latencies: dict[str, list[float]] = {t.name: [] for t in targets}
-            elapsed: dict[str, float] = {t.name: 0.0 for t in targets}
-            for r in range(args.rounds):
-                # ABBA ordering: each server goes first as often as second
-                t = targets[(r + r // 2) % 2]
-                started = time.perf_counter()
-                results = run_round(t, args.round_s, args.concurrency)
-                took = time.perf_counter() - started
-                elapsed[t.name] += took
-                latencies[t.name] += [s for _, s in results]
-                p50 = percentile([s for _, s in results], 50) * 1000
-                progress(
-                    f"round {r + 1}/{args.rounds} {t.name:>15}: {len(results)} queries, "
-                    f"{len(results) / took:.1f} QPS, p50 {p50:.1f} ms"
-                )
+    with contextlib.ExitStack() as stack:
+        workdir = args.workdir or Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-endpoint-"))
+        )
+        results = {}
+        for scale in args.scales.split(","):
+            results[scale] = bench_scale(scale.strip(), args, workdir, progress)
 
     print(
-        f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}; data: {quads} quads; concurrency {args.concurrency}; "
-        f"{args.rounds} rounds of {args.round_s:g} s"
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
+        f"load average at the end {os.getloadavg()[0]:.2f}; concurrency {args.concurrency}; "
+        f"{args.rounds} rounds of {args.round_s:g} s; A: alatau-kg serve {args.serve_args}".rstrip()
     )
-    qps = {}
-    for name, values in latencies.items():
-        qps[name] = len(values) / elapsed[name]
-        print(
-            f"{name:>15}: {qps[name]:7.1f} QPS  p50 {percentile(values, 50) * 1000:6.1f} ms  "
-            f"p99 {percentile(values, 99) * 1000:6.1f} ms  ({len(values)} queries)"
-        )
-    ours, theirs = (qps[t.name] for t in targets)
-    print(f"ratio (ours / oxigraph): {ours / theirs:.2f}")
+    for scale, figures in results.items():
+        print("\n".join(report(scale, figures)))
     return 0
 
 

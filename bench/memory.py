@@ -1,4 +1,4 @@
-"""Benchmark the server's memory at rest: resident memory of the front process (Flask + waitress) and
+"""Benchmark the server's memory at rest: resident memory of the front processes (gunicorn, Flask) and
 of its Oxigraph engine, after start-up and a few warm-up requests, for each given store.
 
     .venv/bin/python -m bench.memory STORE [STORE ...]
@@ -69,10 +69,12 @@ def measure(store: Path) -> tuple[int, float, float]:
         requests.get(url + "/sparql", params={"query": "SELECT * { ?s ?p ?o } LIMIT 10"}, timeout=60)
         requests.get(url + "/home", timeout=120)
         time.sleep(1)
-        engine = [
-            pid for pid in children(process.pid) if "oxigraph" in Path(f"/proc/{pid}/cmdline").read_text()
-        ]
-        return int(health["triples"]), rss_mb(process.pid), sum(rss_mb(pid) for pid in engine)
+        kids = children(process.pid)
+        engine = [pid for pid in kids if "oxigraph" in Path(f"/proc/{pid}/cmdline").read_text()]
+        # the front is the serve process and its worker processes (their RSS counts pages they
+        # share copy-on-write with it once per process: an upper bound)
+        front = rss_mb(process.pid) + sum(rss_mb(pid) for pid in kids if pid not in engine)
+        return int(health["triples"]), front, sum(rss_mb(pid) for pid in engine)
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -44,6 +44,7 @@ SERVE_SETTINGS = (
     "rate_limit_per_minute",
     "rate_limit_burst",
     "server_threads",
+    "workers",
     "union_default_graph",
     "oxigraph_bin",
     "queries_dir",
@@ -443,7 +444,13 @@ def parser() -> argparse.ArgumentParser:
     )
     sv.add_argument("--rate-limit-burst", type=int, help="queries a client may send at once (default 30)")
     sv.add_argument(
-        "--threads", type=int, dest="server_threads", help="waitress threads (default 8, at least 8)"
+        "--threads", type=int, dest="server_threads", help="threads per worker (default 8, at least 8)"
+    )
+    sv.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes (default 0: one per core, at least 2; with write tokens: one process)",
     )
     sv.add_argument(
         "--union-default-graph",

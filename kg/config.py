@@ -36,6 +36,7 @@ class Settings:
     rate_limit_per_minute: float = 0.0  # queries per client address and minute; 0: no rate limit
     rate_limit_burst: int = 30  # how many queries a client may send at once before the rate applies
     server_threads: int = 8
+    workers: int = 0  # server worker processes (gunicorn); 0: one per core, at least two
     oxigraph_bin: str = ""  # the `oxigraph` executable; empty: the one installed beside Python, or PATH
     queries_dir: Path = PROJECT_ROOT / "queries"  # example queries shown on the query page
     # the query URL of an external SPARQL 1.1 store to serve instead of the built store; with write

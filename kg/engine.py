@@ -48,14 +48,18 @@ import io
 import json
 import logging
 import math
+import mmap
+import os
 import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +80,7 @@ STUCK_GRACE_S = 3.0  # the least time past its timeout a query may take before t
 READY_WAIT_S = 10.0  # how long a query waits for a (re)starting engine before giving up
 STARTUP_TIMEOUT_S = 120.0  # start and load; large datasets take a while to load
 MAX_RESTARTS_PER_MINUTE = 10  # past this the supervisor slows down instead of spinning
+MAX_IDLE_CONNECTIONS = 32  # kept-alive connections to the engine, per client object (per process)
 
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 # Oxigraph's 500 answers that the query itself caused (e.g. "The custom function <…> is not supported")
@@ -124,6 +129,10 @@ class EngineUnavailable(StoreError):
 
 class EngineError(StoreError):
     pass
+
+
+class _NotAnswered(Exception):
+    """The connection failed before any answer (the query may not have reached the engine)."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +184,10 @@ class SparqlHttpEngine:
         self.timeout_s = timeout_s
         self.engine_timeout_s = engine_timeout(timeout_s)
         self.max_result_bytes = max_result_bytes
+        self._idle: list[tuple[tuple[str, int | None], http.client.HTTPConnection]] = []
+        self._idle_lock = threading.Lock()
+        self._idle_pid = os.getpid()  # a forked process must not use its parent's connections
+        weakref.finalize(self, _close_all, self._idle)  # a client dropped without stop() leaks none
 
     @property
     def query_url(self) -> str:
@@ -193,27 +206,49 @@ class SparqlHttpEngine:
         (an Oxigraph extension; it overrides FROM, so only ask for it when the query has none)."""
         if union_default_graph and (default_graphs or named_graphs):
             raise UsageError("union-default-graph and graph URIs cannot be given together")
-        params = [("query", sparql)]
-        params += [("default-graph-uri", g) for g in default_graphs]
+        params = [("default-graph-uri", g) for g in default_graphs]
         params += [("named-graph-uri", g) for g in named_graphs]
         if union_default_graph and self.union_param:
             params.append(("union-default-graph", ""))
         url = urlsplit(self.query_url)
+        # The query as the body (SPARQL 1.1 Protocol §2.1.3, POST directly): no URL-encoding of it
+        target = (url.path or "/") + ("?" + urlencode(params) if params else "")
+        body = sparql.encode("utf-8")
+        key = (url.hostname or "127.0.0.1", url.port)
+        for attempt in (1, 2):
+            conn, reused = self._checkout(key)
+            try:
+                return self._query_on(conn, key, target, body, accept)
+            except _NotAnswered as exc:
+                if reused and attempt == 1:
+                    continue  # a kept-alive connection the engine had closed: once more, on a new one
+                raise EngineUnavailable(f"the query engine cannot be reached: {exc.__cause__}") from exc
+        raise AssertionError("unreachable")
+
+    def _query_on(
+        self,
+        conn: http.client.HTTPConnection,
+        key: tuple[str, int | None],
+        target: str,
+        query: bytes,
+        accept: str,
+    ) -> EngineResponse:
+        """One query on ``conn``; the connection goes back to the pool only after a complete 200."""
         started = time.monotonic()
         deadline = started + self.engine_timeout_s + stuck_grace(self.engine_timeout_s)
         answered = False
-        # A fresh connection per query: after a cancelled stream Oxigraph writes garbage on the
-        # connection, so it must never be reused.
-        conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=5.0)
+        keep = False
         try:
             try:
-                conn.connect()
+                if conn.sock is None:
+                    conn.connect()
                 sock = conn.sock
+                sock.settimeout(5.0)
                 conn.request(
                     "POST",
-                    url.path or "/",
-                    body=urlencode(params).encode("utf-8"),
-                    headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": accept},
+                    target,
+                    body=query,
+                    headers={"Content-Type": "application/sparql-query", "Accept": accept},
                 )
                 sock.settimeout(max(0.01, deadline - time.monotonic()))
                 response = conn.getresponse()
@@ -237,31 +272,64 @@ class SparqlHttpEngine:
                     raise EngineUnavailable(
                         f"the query engine stopped while answering: {exc}", retryable=False
                     ) from exc
+                if isinstance(exc, http.client.RemoteDisconnected | BrokenPipeError | ConnectionResetError):
+                    raise _NotAnswered() from exc
                 raise EngineUnavailable(f"the query engine cannot be reached: {exc}") from exc
-        finally:
-            conn.close()
-        elapsed = time.monotonic() - started
-        content_type = response.getheader("Content-Type", "application/octet-stream")
-        if response.status != 200:
-            raise _upstream_error(response.status, body)
-        streamed = response.getheader("Content-Length") is None
-        if streamed and elapsed >= self.engine_timeout_s:
-            # The engine's timer fired while this body was streaming: whatever the body looks like,
-            # it may have been cut.
-            raise QueryTimeout(
-                f"the query did not finish within {self.timeout_s:g} s and was stopped",
-                timeout_s=self.timeout_s,
-            )
-        if streamed and not _looks_complete(content_type, body):
-            tail = body[-300:].decode("utf-8", "replace")
-            if "cancelled" in tail:
+            elapsed = time.monotonic() - started
+            content_type = response.getheader("Content-Type", "application/octet-stream")
+            if response.status != 200:
+                raise _upstream_error(response.status, body)
+            streamed = response.getheader("Content-Length") is None
+            if streamed and elapsed >= self.engine_timeout_s:
+                # The engine's timer fired while this body was streaming: whatever the body looks
+                # like, it may have been cut.
                 raise QueryTimeout(
                     f"the query did not finish within {self.timeout_s:g} s and was stopped",
                     timeout_s=self.timeout_s,
                 )
-            log.warning("truncated result from the engine; it ended with %r", tail)
-            raise EngineError("the query engine failed while writing the result")
-        return EngineResponse(response.status, content_type, body)
+            if streamed and not _looks_complete(content_type, body):
+                tail = body[-300:].decode("utf-8", "replace")
+                if "cancelled" in tail:
+                    raise QueryTimeout(
+                        f"the query did not finish within {self.timeout_s:g} s and was stopped",
+                        timeout_s=self.timeout_s,
+                    )
+                log.warning("truncated result from the engine; it ended with %r", tail)
+                raise EngineError("the query engine failed while writing the result")
+            keep = response.isclosed() and not response.will_close
+            return EngineResponse(response.status, content_type, body)
+        finally:
+            # After anything but a complete 200 the connection is dropped: after a cancelled or cut
+            # stream Oxigraph may still write on it, and that must never be read as the next answer.
+            if keep:
+                self._checkin(key, conn)
+            else:
+                conn.close()
+
+    def _checkout(self, key: tuple[str, int | None]) -> tuple[http.client.HTTPConnection, bool]:
+        """An idle kept-alive connection to ``key`` (host, port) (reused: True), else a new one."""
+        with self._idle_lock:
+            if self._idle_pid != os.getpid():
+                self._idle.clear()  # the parent's sockets: not ours to use (nor to close)
+                self._idle_pid = os.getpid()
+            while self._idle:
+                idle_key, conn = self._idle.pop()
+                if idle_key == key:
+                    return conn, True
+                conn.close()  # the engine moved (restarted on another port)
+        return http.client.HTTPConnection(*key, timeout=5.0), False
+
+    def _checkin(self, key: tuple[str, int | None], conn: http.client.HTTPConnection) -> None:
+        with self._idle_lock:
+            if self._idle_pid == os.getpid() and len(self._idle) < MAX_IDLE_CONNECTIONS:
+                self._idle.append((key, conn))
+                return
+        conn.close()
+
+    def close_idle(self) -> None:
+        """Close the kept-alive connections."""
+        with self._idle_lock:
+            _close_all(self._idle)
 
     def _read_body(self, response: http.client.HTTPResponse, sock: socket.socket, deadline: float) -> bytes:
         chunks: list[bytes] = []
@@ -273,6 +341,7 @@ class SparqlHttpEngine:
             sock.settimeout(remaining)
             chunk = response.read1(65536)
             if not chunk:
+                response.read()  # marks a body of known length done (read1 stops short of that)
                 return b"".join(chunks)
             size += len(chunk)
             if size > self.max_result_bytes:
@@ -285,7 +354,8 @@ class SparqlHttpEngine:
             chunks.append(chunk)
 
     def stop(self) -> None:
-        """Nothing to stop: the store is not ours."""
+        """Close the kept-alive connections (the store is not ours to stop)."""
+        self.close_idle()
 
     def graph_counts(self) -> dict[str, int]:
         response = self.query(
@@ -327,11 +397,12 @@ class OxigraphProcess:
         self.client = SparqlHttpEngine(
             lambda: self._query_url, timeout_s=timeout_s, max_result_bytes=max_result_bytes
         )
-        self._query_url = "http://127.0.0.1:9/query"  # replaced once started
         self._process: subprocess.Popen[bytes] | None = None
-        self._generation = 0  # incremented by every (re)start
+        # ready, generation (incremented by every (re)start), port, pid: shared with forked workers
+        self._shared = _SharedState()
+        self._ready = _ReadyFlag(self._shared)
+        self._owner = os.getpid()  # the process that runs (and alone stops or restarts) the engine
         self._restart_times: list[float] = []
-        self._ready = threading.Event()
         self._stopping = threading.Event()
         self._startup_error: BaseException | None = None
         self._monitor: threading.Thread | None = None
@@ -374,6 +445,7 @@ class OxigraphProcess:
         """Start the engine and load the data; returns once it answers queries."""
         if self._monitor is not None:
             return self
+        self._owner = os.getpid()
         self._stopping.clear()
         # Every engine process is spawned by this one thread: on Linux the engine is bound to die
         # with the thread that spawned it (PR_SET_PDEATHSIG), and this thread lives until stop().
@@ -389,13 +461,21 @@ class OxigraphProcess:
         return self
 
     def stop(self) -> None:
-        """Stop the engine process and its supervisor. Safe to call twice."""
+        """Stop the engine process and its supervisor. Safe to call twice.
+
+        In a process forked from the one that started it (a server worker), only close this process's
+        connections: the engine is its owner's to stop.
+        """
+        if not self._is_owner():
+            self.client.close_idle()
+            return
         self._stopping.set()
         self._ready.clear()
         with self._lock:
             process = self._process
         if process is not None:
             _terminate(process)
+        self.client.close_idle()
         if self._monitor is not None and self._monitor is not threading.current_thread():
             self._monitor.join(timeout=10)
         self._monitor = None
@@ -410,6 +490,9 @@ class OxigraphProcess:
 
     @property
     def pid(self) -> int | None:
+        if not self._is_owner():
+            ready, _, _, pid = self._shared.read()
+            return pid if ready and pid else None
         process = self._process
         return process.pid if process is not None and process.poll() is None else None
 
@@ -420,6 +503,18 @@ class OxigraphProcess:
     @property
     def query_url(self) -> str:
         return self._query_url
+
+    @property
+    def _query_url(self) -> str:
+        port = self._shared.read()[2]
+        return f"http://127.0.0.1:{port or 9}/query"  # port 9 (discard) until it has started
+
+    @property
+    def _generation(self) -> int:
+        return self._shared.read()[1]
+
+    def _is_owner(self) -> bool:
+        return os.getpid() == self._owner
 
     def _supervise(self) -> None:
         while not self._stopping.is_set():
@@ -481,8 +576,7 @@ class OxigraphProcess:
                 if self._stopping.is_set():
                     raise
                 continue
-            self._query_url = f"http://127.0.0.1:{port}/query"
-            self._generation += 1
+            self._shared.write(generation=self._generation + 1, port=port, pid=process.pid)
             self._counts = None
             log.info(
                 "query engine %s on port %d (pid %d, %d bytes of N-Quads loaded)",
@@ -496,6 +590,12 @@ class OxigraphProcess:
 
     def _kill(self, generation: int) -> None:
         """Kill the engine if it is still the one of ``generation`` (the supervisor restarts it)."""
+        if not self._is_owner():  # a worker: its owner's supervisor sees the death and restarts it
+            _, current, _, pid = self._shared.read()
+            if current == generation and pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            return
         with self._lock:
             process = self._process
             if generation == self._generation and process is not None and process.poll() is None:
@@ -536,11 +636,14 @@ class OxigraphProcess:
             except EngineUnavailable as exc:
                 if attempt == 2 or not exc.retryable or self._stopping.is_set():
                     raise
-                with self._lock:
-                    process = self._process
-                    dead = process is None or process.poll() is not None
-                    if dead and generation == self._generation:
-                        self._ready.clear()  # the supervisor sets it again once it has restarted
+                if not self._is_owner():
+                    dead = generation != self._generation  # restarted meanwhile: retry at once
+                else:
+                    with self._lock:
+                        process = self._process
+                        dead = process is None or process.poll() is not None
+                        if dead and generation == self._generation:
+                            self._ready.clear()  # the supervisor sets it again once it has restarted
                 if not dead:
                     time.sleep(0.2)  # alive but not answering: give it a moment before the retry
         raise AssertionError("unreachable")
@@ -610,6 +713,60 @@ class OxigraphProcess:
 # --- helpers ---------------------------------------------------------------------------------
 
 
+class _SharedState:
+    """The engine's state where processes forked from its owner (server workers) read it: ready,
+    generation, port and pid, in an anonymous shared mapping. Only the owner writes (under a lock);
+    a reader retries a read that overlapped a write (a sequence lock: the count is odd while writing).
+    """
+
+    _LAYOUT = struct.Struct("=5q")  # sequence, ready, generation, port, pid
+    _SEQUENCE = struct.Struct("=q")
+
+    def __init__(self) -> None:
+        self._map = mmap.mmap(-1, self._LAYOUT.size)  # MAP_SHARED | MAP_ANONYMOUS: survives fork
+        self._lock = threading.Lock()
+
+    def read(self) -> tuple[int, int, int, int]:
+        while True:
+            sequence, ready, generation, port, pid = self._LAYOUT.unpack_from(self._map)
+            if sequence % 2 == 0 and self._SEQUENCE.unpack_from(self._map)[0] == sequence:
+                return ready, generation, port, pid
+            time.sleep(0)
+
+    def write(self, **changes: int) -> None:
+        with self._lock:
+            sequence, *values = self._LAYOUT.unpack_from(self._map)
+            state = dict(zip(("ready", "generation", "port", "pid"), values, strict=True))
+            state.update(changes)
+            self._SEQUENCE.pack_into(self._map, 0, sequence + 1)
+            self._LAYOUT.pack_into(self._map, 0, sequence + 1, *state.values())
+            self._SEQUENCE.pack_into(self._map, 0, sequence + 2)
+
+
+class _ReadyFlag:
+    """``threading.Event``'s interface over the shared ready state (waiting polls it)."""
+
+    def __init__(self, shared: _SharedState) -> None:
+        self._shared = shared
+
+    def set(self) -> None:
+        self._shared.write(ready=1)
+
+    def clear(self) -> None:
+        self._shared.write(ready=0)
+
+    def is_set(self) -> bool:
+        return bool(self._shared.read()[0])
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.is_set():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+
 def stuck_grace(engine_timeout_s: float) -> float:
     """How long past its timeout a query may run before it counts as stuck."""
     return max(STUCK_GRACE_S, float(engine_timeout_s))
@@ -629,6 +786,12 @@ def find_oxigraph() -> str:
     if found is None:
         raise StoreError("the `oxigraph` executable is not installed (pip install oxigraph)")
     return found
+
+
+def _close_all(idle: list[tuple[tuple[str, int | None], http.client.HTTPConnection]]) -> None:
+    for _, conn in idle:
+        conn.close()
+    idle.clear()
 
 
 def _looks_complete(content_type: str, body: bytes) -> bool:

@@ -7,6 +7,7 @@ Routes: ``/`` (query page), ``/sparql`` (SPARQL 1.1 query operation and service 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import time
@@ -17,6 +18,7 @@ from flask import Flask, Response, g, request
 from kg.config import Settings
 from kg.durable import RemoteStore, default_update_url
 from kg.engine import Engine, OxigraphProcess, SparqlHttpEngine
+from kg.errors import UsageError
 from kg.names import Names
 from kg.store import OxigraphStore
 from kg.tokens import Tokens
@@ -177,12 +179,21 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 
 def serve(settings: Settings) -> None:
-    """Start the engine, serve the app with waitress until SIGTERM or Ctrl-C, stop the engine."""
-    from waitress.server import create_server
+    """Start the engine, serve the app until SIGTERM or Ctrl-C, stop the engine.
+
+    Read-only, and over an external store (``engine_url``): gunicorn, ``settings.workers`` worker
+    processes (0: :func:`server.wsgi.default_workers`) forked from this process, which owns the
+    engine (:mod:`server.wsgi`). With write tokens: this one process, with waitress (threads), as the
+    durable store it holds read-write cannot be shared by forked processes; more workers are refused.
+    """
+    from server.wsgi import default_workers
 
     _configure_logging()
+    if settings.workers < 0:
+        raise UsageError(f"--workers must be 0 (one per core) or more, not {settings.workers}")
+    workers = settings.workers or default_workers()
     writer: Writer | None = None
-    engine: Engine
+    engine: OxigraphProcess | SparqlHttpEngine
     if settings.engine_url:
         engine = external_engine(settings)
         if (tokens := Tokens.load(settings.tokens_file, settings.tokens)).configured:
@@ -191,11 +202,64 @@ def serve(settings: Settings) -> None:
         else:
             log.info("serving the external SPARQL store %s (read-only)", settings.engine_url)
     elif (tokens := Tokens.load(settings.tokens_file, settings.tokens)).configured:
+        if settings.workers > 1:
+            raise UsageError(
+                f"--workers {settings.workers} with write tokens: guarded writes hold the store "
+                "read-write in one process, so they are served by one (drop --workers, or serve "
+                "read-only, or over an external store with --engine)"
+            )
         engine, writer = _writable_engine(settings)
         log.info("writes enabled: %d token(s); the store is held read-write", len(tokens.entries))
+        _serve_in_process(settings, engine, writer)
+        return
     else:
         engine = OxigraphProcess.from_settings(settings).start()
         log.info("read-only: no write tokens configured")
+    _serve_with_workers(settings, engine, workers)
+
+
+def _serve_with_workers(settings: Settings, engine: OxigraphProcess | SparqlHttpEngine, workers: int) -> None:
+    from server.wsgi import GunicornServer, options
+
+    owner = os.getpid()
+    # The rate limit is kept per worker: each gets its share, so that no client exceeds the limit
+    # (one that keeps its connection on one worker gets that worker's share).
+    worker_settings = settings.with_(
+        rate_limit_per_minute=settings.rate_limit_per_minute / workers,
+        rate_limit_burst=max(1, settings.rate_limit_burst // workers),
+    )
+    server = GunicornServer(
+        lambda: create_app(worker_settings, engine),
+        options(
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            threads=max(8, settings.server_threads),
+            query_timeout_s=settings.query_timeout_s,
+            max_body_bytes=settings.max_body_bytes,
+        ),
+    )
+    try:
+        server.run()  # gunicorn handles SIGTERM (graceful) and SIGINT; exits with SystemExit
+    except SystemExit as exc:
+        if os.getpid() != owner:  # a worker leaving gunicorn's loop
+            engine.stop()  # closes only this worker's connections
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            # No interpreter teardown in a forked worker: it would run destructors of native
+            # libraries (RocksDB's, from reading the store) whose threads live in the master only.
+            os._exit(exc.code if isinstance(exc.code, int) else 1)
+        raise
+    finally:
+        if os.getpid() == owner:
+            engine.stop()
+            log.info("stopped")
+
+
+def _serve_in_process(settings: Settings, engine: OxigraphProcess, writer: Writer | None) -> None:
+    """One process, waitress threads (the writable mode: see :func:`serve`)."""
+    from waitress.server import create_server
+
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         app = create_app(settings, engine, writer)
@@ -209,7 +273,7 @@ def serve(settings: Settings) -> None:
         )
         host = getattr(server, "effective_host", settings.host)
         port = getattr(server, "effective_port", settings.port)
-        log.info("serving http://%s:%s/ (SPARQL endpoint: /sparql)", host, port)
+        log.info("serving http://%s:%s/ (SPARQL endpoint: /sparql) in one process", host, port)
         server.run()  # returns on SystemExit/KeyboardInterrupt (waitress closes its sockets)
     finally:
         log.info("stopping")

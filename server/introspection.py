@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from importlib import metadata
 
@@ -20,6 +21,7 @@ def health() -> tuple[Response, int]:
     engine = context().engine
     status = engine.status()
     body: dict = {"status": "ok" if status.get("reachable") else "unavailable", "engine": status}
+    body["worker_pid"] = os.getpid()  # which server process answered (several with --workers)
     if status.get("reachable"):
         try:
             graphs = engine.graph_counts()
@@ -50,5 +52,6 @@ def version() -> Response:
             "oxigraph": engine.get("version") or _version_of("oxigraph"),
             "flask": _version_of("flask"),
             "waitress": _version_of("waitress"),
+            "gunicorn": _version_of("gunicorn"),
         }
     )

@@ -142,7 +142,7 @@ def test_the_engine_is_restarted_and_reloaded_after_it_is_killed(
         assert own_engine.pid not in (None, pid)
         assert own_engine.restarts == 1
         health = requests.get(server.url + "/-/health", timeout=30).json()
-        assert health["status"] == "ok" and health["engine"]["restarts"] == 1
+        assert health["status"] == "ok" and health["engine"]["restarts"] == 1, health
 
 
 def test_stop_leaves_no_process(server_settings: Settings) -> None:

@@ -1,0 +1,217 @@
+"""``alatau-kg serve --workers N`` (gunicorn) and the kept-alive connections to the engine.
+
+Real processes on loopback: the serve process, its workers and its engine; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from kg.config import Settings
+from kg.engine import OxigraphProcess, QueryTimeout, ResultTooLarge, SparqlHttpEngine
+from tests.server_support import (
+    PATHOLOGICAL,
+    STREAMING_SELECT,
+    TIMEOUT_S,
+    assert_error,
+    children,
+    is_running,
+    serve_process,
+    wait_until,
+)
+
+pytest_plugins = ["tests.server_support"]
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+CSV = "text/csv"
+
+
+@pytest.fixture
+def two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALATAU_KG_WORKERS", "2")
+    monkeypatch.setenv("ALATAU_KG_TOKENS", "")
+    monkeypatch.setenv("ALATAU_KG_TOKENS_FILE", "/nonexistent/tokens.json")
+
+
+def _health(url: str) -> dict:
+    # a new connection each time (no session), so that the kernel may hand it to either worker
+    response = requests.get(url + "/-/health", timeout=30, headers={"Connection": "close"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_two_workers_answer_and_each_request_is_logged_once(
+    server_settings: Settings, two_workers: None
+) -> None:
+    with serve_process(server_settings) as served:
+        workers = _workers(served.process.pid)
+        seen: set[int] = set()
+        requests_sent = 0
+        deadline = time.monotonic() + 30
+        while len(seen) < 2 and time.monotonic() < deadline:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                bodies = list(pool.map(lambda _: _health(served.url), range(4)))
+            requests_sent += 4
+            seen |= {b["worker_pid"] for b in bodies}
+            assert all(b["status"] == "ok" for b in bodies)
+        assert seen == set(workers), (seen, workers)
+        assert served.process.pid not in seen  # the master only supervises
+        # one access log line per request, whichever worker served it
+        lines = [served.wait_for_line("GET /-/health 200") for _ in range(requests_sent)]
+        assert len(lines) == requests_sent
+        with pytest.raises(Exception):  # noqa: B017 (queue.Empty: no line more)
+            served.wait_for_line("GET /-/health 200", timeout_s=1.0)
+
+
+def test_sigterm_stops_the_workers_and_the_engine(server_settings: Settings, two_workers: None) -> None:
+    with serve_process(server_settings) as served:
+        workers = _workers(served.process.pid)
+        engines = served.engine_pids()
+        assert len(engines) == 1
+        answer = requests.get(served.url + "/sparql", params={"query": "ASK {}"}, timeout=30)
+        assert answer.json()["boolean"] is True
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=30) == 0
+        for pid in [*engines, *workers]:
+            assert wait_until(lambda pid=pid: not is_running(pid)), f"{pid} outlived the server"
+
+
+def test_a_timeout_is_a_503_through_the_workers(server_settings: Settings, two_workers: None) -> None:
+    with serve_process(server_settings) as served:
+        started = time.monotonic()
+        response = requests.get(served.url + "/sparql", params={"query": PATHOLOGICAL}, timeout=30)
+        elapsed = time.monotonic() - started
+        body = assert_error(response, 503, "query_timeout")
+        assert body["timeout_s"] == TIMEOUT_S
+        assert elapsed < TIMEOUT_S + 2.5
+        after = requests.get(served.url + "/sparql", params={"query": "ASK {}"}, timeout=30)
+        assert after.status_code == 200 and after.json()["boolean"] is True
+
+
+def test_every_worker_finds_the_restarted_engine(server_settings: Settings, two_workers: None) -> None:
+    with serve_process(server_settings) as served:
+        before = served.engine_pids()
+        expected = requests.get(served.url + "/sparql", params={"query": COUNT}, headers={"Accept": CSV})
+        os.kill(before[0], signal.SIGKILL)
+        assert wait_until(lambda: len(served.engine_pids()) == 1 and served.engine_pids() != before)
+        # the query waits for the restarted engine (or is retried once) instead of failing
+        answer = requests.get(served.url + "/sparql", params={"query": COUNT}, headers={"Accept": CSV})
+        assert answer.status_code == 200 and answer.content == expected.content
+        pids: set[int] = set()
+        deadline = time.monotonic() + 30
+        while len(pids) < 2 and time.monotonic() < deadline:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                bodies = list(pool.map(lambda _: _health(served.url), range(4)))
+            for body in bodies:
+                assert body["engine"]["restarts"] == 1, body
+                pids.add(body["worker_pid"])
+            answer = requests.get(served.url + "/sparql", params={"query": COUNT}, headers={"Accept": CSV})
+            assert answer.status_code == 200 and answer.content == expected.content
+        assert len(pids) == 2
+
+
+def test_workers_with_write_tokens_are_refused(server_settings: Settings) -> None:
+    env = {
+        **os.environ,
+        "ALATAU_KG_STORE_PATH": str(server_settings.store_path),
+        "ALATAU_KG_TOKENS": "steward:writer:" + "0" * 64,
+        "ALATAU_KG_TOKENS_FILE": "/nonexistent/tokens.json",
+        "ALATAU_KG_PORT": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "kg.cli", "serve", "--workers", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--workers 2 with write tokens" in done.stderr
+    assert "query engine started" not in done.stderr  # refused before anything started
+
+
+# --- kept-alive connections to the engine ----------------------------------------------------------
+
+
+def _local_port(client: SparqlHttpEngine) -> int | None:
+    idle = client._idle
+    return idle[-1][1].sock.getsockname()[1] if idle and idle[-1][1].sock else None
+
+
+def test_a_connection_is_reused_only_after_a_complete_answer(own_engine: OxigraphProcess) -> None:
+    client = SparqlHttpEngine(lambda: own_engine.query_url, timeout_s=TIMEOUT_S)
+    expected = client.query(COUNT, accept=CSV).body
+    first = _local_port(client)
+    assert first is not None  # kept
+    assert client.query(COUNT, accept=CSV).body == expected
+    assert _local_port(client) == first  # the same connection again
+    with pytest.raises(QueryTimeout):
+        client.query(STREAMING_SELECT, accept="application/sparql-results+json", union_default_graph=True)
+    assert _local_port(client) is None  # the cut stream's connection was closed, not kept
+    assert client.query(COUNT, accept=CSV).body == expected
+    assert _local_port(client) not in (None, first)
+    client.stop()
+
+
+def test_a_cancelled_stream_never_leaks_into_the_next_query(own_engine: OxigraphProcess) -> None:
+    """Cut streams, oversized results and plain queries at once on one client: every plain answer is
+    exactly the expected one (a reused connection carrying the tail of a cut stream would not be)."""
+    client = SparqlHttpEngine(lambda: own_engine.query_url, timeout_s=TIMEOUT_S, max_result_bytes=4000)
+    small = "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?s ?p ?o LIMIT 5"
+    expected = client.query(small, accept="application/sparql-results+json").body
+    assert len(json.loads(expected)["results"]["bindings"]) == 5
+
+    def plain(_: int) -> bytes:
+        return client.query(small, accept="application/sparql-results+json").body
+
+    def cut(_: int) -> str:
+        try:
+            client.query(STREAMING_SELECT, accept="application/sparql-results+json", union_default_graph=True)
+        except (QueryTimeout, ResultTooLarge) as exc:
+            return type(exc).__name__
+        return "answered"
+
+    def too_large(_: int) -> str:
+        try:
+            client.query("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }", accept=CSV)
+        except ResultTooLarge:
+            return "ResultTooLarge"
+        return "answered"
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        cuts = [pool.submit(cut, i) for i in range(2)]
+        larges = [pool.submit(too_large, i) for i in range(10)]
+        plains = [pool.submit(plain, i) for i in range(60)]
+        answers = [f.result() for f in plains]
+        assert {f.result() for f in larges} == {"ResultTooLarge"}
+        assert all(f.result() != "answered" for f in cuts)
+    assert all(answer == expected for answer in answers)
+    assert client.query(small, accept="application/sparql-results+json").body == expected
+    client.stop()
+
+
+def _workers(master: int) -> list[int]:
+    """The worker processes, once both are forked (the master logs its address before forking them)."""
+
+    def found() -> list[int]:
+        return [p for p in children(master) if "oxigraph" not in _cmdline(p)]
+
+    assert wait_until(lambda: len(found()) == 2), found()
+    return found()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
