@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from kg.engine import EngineError, EngineUnavailable
+from kg.engine import EngineError, EngineUnavailable, OxigraphProcess
 from kg.names import Names
 from kg.store import OxigraphStore
 
@@ -118,12 +118,20 @@ class RemoteStore:
         timeout_s: float = 60.0,
         union_param: bool = False,
     ):
-        self.query_url = query_url
-        self.update_url = update_url
+        self._query_url = query_url
+        self._update_url = update_url
         self.store_url = store_url
         self.timeout_s = timeout_s
         self.union_param = union_param
         self.description = f"the SPARQL store {query_url} (updates: {update_url})"
+
+    @property
+    def query_url(self) -> str:
+        return self._query_url
+
+    @property
+    def update_url(self) -> str:
+        return self._update_url
 
     # --- HTTP ---------------------------------------------------------------------------------------
 
@@ -239,6 +247,34 @@ class RemoteStore:
             body = "\n".join(lines[start : start + chunk])
             drop = f"DROP SILENT GRAPH <{graph}> ;\n" if start == 0 else ""
             self.update(f"{drop}INSERT DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}")
+
+
+class ProcessStore(RemoteStore):
+    """An ``oxigraph serve`` process this service runs (:class:`kg.engine.OxigraphProcess`) as a
+    store: the durable one on disk the writers commit to, or the in-memory query engine they keep in
+    step. Its URLs follow the process across restarts."""
+
+    def __init__(self, process: OxigraphProcess, *, timeout_s: float = 60.0):
+        super().__init__("", "", timeout_s=timeout_s)
+        self.process = process
+        where = f"on disk at {process.location}" if process.location is not None else "in memory"
+        self.description = f"the Oxigraph store {where}"
+
+    @property
+    def query_url(self) -> str:
+        return self.process.query_url
+
+    @property
+    def update_url(self) -> str:
+        return self.process.query_url.rsplit("/", 1)[0] + "/update"
+
+
+class EngineCopy(ProcessStore):
+    """The in-memory query engine as a copy writers publish to: an update it cannot take gets it
+    restarted, and a restarted engine reloads the durable store (which has the write)."""
+
+    def update(self, sparql: str) -> None:
+        self.process.update(sparql)
 
 
 def default_update_url(query_url: str) -> str:

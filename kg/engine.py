@@ -379,8 +379,9 @@ class SparqlHttpEngine:
 class OxigraphProcess:
     """An in-memory ``oxigraph serve`` on a free loopback port, holding the dataset ``load`` gives.
 
-    ``load`` returns the dataset as N-Quads; it is called again on every restart.
-    Use as a context manager, or call :meth:`start` and :meth:`stop`.
+    ``load`` returns the dataset as N-Quads; it is called again on every restart. With ``location``,
+    the process serves the store on disk there instead (durable: nothing is loaded, a restart finds
+    what was committed). Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
     def __init__(
@@ -390,8 +391,10 @@ class OxigraphProcess:
         timeout_s: float = 10.0,
         max_result_bytes: int = 50_000_000,
         binary: str | None = None,
+        location: Path | None = None,
     ):
         self._load = load
+        self.location = location
         self.timeout_s = timeout_s
         self.binary = binary or find_oxigraph()
         self.client = SparqlHttpEngine(
@@ -544,7 +547,8 @@ class OxigraphProcess:
             _terminate(process_left)
 
     def _launch(self) -> subprocess.Popen[bytes]:
-        data = self._load()
+        data = self._load() if self.location is None else b""
+        where = ["--location", str(self.location)] if self.location is not None else []
         last_error: Exception | None = None
         for _ in range(3):  # the free port may be taken between our probe and the engine's bind
             port = _free_port()
@@ -555,6 +559,7 @@ class OxigraphProcess:
                 f"127.0.0.1:{port}",
                 "--timeout-s",
                 str(engine_timeout(self.timeout_s)),
+                *where,
             ]
             process = subprocess.Popen(
                 command,
@@ -569,7 +574,8 @@ class OxigraphProcess:
             threading.Thread(target=_forward_log, args=(process,), name="oxigraph-log", daemon=True).start()
             try:
                 _wait_listening(process, port)
-                _post_nquads(port, data)
+                if self.location is None:
+                    _post_nquads(port, data)
             except Exception as exc:
                 _terminate(process)
                 last_error = exc

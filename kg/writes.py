@@ -31,6 +31,7 @@ The :class:`Writer` owns the durable store (Oxigraph on disk) and an in-memory w
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -54,6 +55,7 @@ from kg.store import OxigraphStore
 from kg.validation import Report
 
 Quad = ox.Quad
+log = logging.getLogger("alatau_kg.writes")
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 PROV_NS = "http://www.w3.org/ns/prov#"
 XSD_NS = "http://www.w3.org/2001/XMLSchema#"
@@ -557,7 +559,10 @@ class Writer:
             self.guard.apply(checked)
         self.version = sequence
         if self.publish is not None:
-            self.publish(update)  # the engine is at the same version; if it already has it, a no-op
+            try:  # the engine is at the same version; if it already has it, a no-op
+                self.publish(update)
+            except KGError as exc:  # committed all the same: a restarted engine reloads the store
+                log.warning("the query engine did not take change %d yet: %s", sequence, exc)
         return Outcome(
             change_iri,
             len(change.added),

@@ -16,7 +16,7 @@ from types import FrameType
 from flask import Flask, Response, g, request
 
 from kg.config import Settings
-from kg.durable import RemoteStore, default_update_url
+from kg.durable import EngineCopy, ProcessStore, RemoteStore, default_update_url
 from kg.engine import Engine, OxigraphProcess, SparqlHttpEngine
 from kg.errors import UsageError
 from kg.names import Names
@@ -144,6 +144,55 @@ def _writable_engine(settings: Settings) -> tuple[OxigraphProcess, Writer]:
     return engine, writer
 
 
+def _durable_process(settings: Settings) -> OxigraphProcess:
+    """The built store, served on disk by an ``oxigraph serve --location`` this process supervises:
+    the durable store the workers' writers commit to (each worker is one front of kg.durable)."""
+    OxigraphStore(Names(settings.base_iri), settings.store_path, read_only=True)  # fail now if none
+    return OxigraphProcess(
+        lambda: b"",
+        location=settings.store_path,
+        timeout_s=max(60.0, settings.query_timeout_s),
+        binary=settings.oxigraph_bin or None,
+    ).start()
+
+
+def _engine_over(store: ProcessStore, settings: Settings) -> OxigraphProcess:
+    """The in-memory query engine, loaded (and reloaded on every restart) from ``store``."""
+    return OxigraphProcess(
+        store.dump_nquads,
+        timeout_s=settings.query_timeout_s,
+        max_result_bytes=settings.max_result_bytes,
+        binary=settings.oxigraph_bin or None,
+    ).start()
+
+
+def _worker_writer(settings: Settings, durable: OxigraphProcess, engine: OxigraphProcess) -> Writer:
+    """A worker's guarded writer: it commits to the durable process and, after each commit, brings
+    the query engine level with it by replaying what the engine lacks (Writer.replay_to), so the
+    workers' updates may reach the engine in any order."""
+    started = time.perf_counter()
+    writer = Writer(
+        ProcessStore(durable),
+        Names(settings.base_iri),
+        write_graphs=settings.write_graphs,
+        guard=settings.guard_writes,
+        skolemize=settings.skolemize_blank_nodes,
+    )
+    copy = EngineCopy(engine)
+
+    def publish(update: str) -> None:
+        writer.replay_to(copy)
+
+    writer.publish = publish
+    log.info(
+        "worker %d: writer ready in %.1f s at version %d",
+        os.getpid(),
+        time.perf_counter() - started,
+        writer.version,
+    )
+    return writer
+
+
 def _register_access_log(app: Flask) -> None:
     """One line per request: client, method, path, status, duration."""
 
@@ -194,31 +243,47 @@ def serve(settings: Settings) -> None:
     workers = settings.workers or default_workers()
     writer: Writer | None = None
     engine: OxigraphProcess | SparqlHttpEngine
+    writable = False
     if settings.engine_url:
         engine = external_engine(settings)
-        if (tokens := Tokens.load(settings.tokens_file, settings.tokens)).configured:
-            writer = external_writer(settings)
+        if writable := (tokens := Tokens.load(settings.tokens_file, settings.tokens)).configured:
+            # each worker holds its own writer (built after the fork); they agree through the store
             log.info("external store %s, writes on: %d token(s)", settings.engine_url, len(tokens.entries))
         else:
             log.info("serving the external SPARQL store %s (read-only)", settings.engine_url)
     elif (tokens := Tokens.load(settings.tokens_file, settings.tokens)).configured:
-        if settings.workers > 1:
-            raise UsageError(
-                f"--workers {settings.workers} with write tokens: guarded writes hold the store "
-                "read-write in one process, so they are served by one (drop --workers, or serve "
-                "read-only, or over an external store with --engine)"
+        if settings.workers == 1:
+            engine, writer = _writable_engine(settings)
+            log.info("writes enabled: %d token(s); the store is held read-write", len(tokens.entries))
+            _serve_in_process(settings, engine, writer)
+            return
+        durable = _durable_process(settings)
+        try:
+            engine = _engine_over(ProcessStore(durable), settings)
+            log.info(
+                "writes enabled: %d token(s); the store is served on disk by oxigraph (pid %s), "
+                "queries by an in-memory copy",
+                len(tokens.entries),
+                durable.pid,
             )
-        engine, writer = _writable_engine(settings)
-        log.info("writes enabled: %d token(s); the store is held read-write", len(tokens.entries))
-        _serve_in_process(settings, engine, writer)
+            _serve_with_workers(settings, engine, workers, durable=durable)
+        finally:
+            durable.stop()  # in a worker leaving gunicorn: only closes its connections
         return
     else:
         engine = OxigraphProcess.from_settings(settings).start()
         log.info("read-only: no write tokens configured")
-    _serve_with_workers(settings, engine, workers)
+    _serve_with_workers(settings, engine, workers, writable=writable)
 
 
-def _serve_with_workers(settings: Settings, engine: OxigraphProcess | SparqlHttpEngine, workers: int) -> None:
+def _serve_with_workers(
+    settings: Settings,
+    engine: OxigraphProcess | SparqlHttpEngine,
+    workers: int,
+    *,
+    writable: bool = False,
+    durable: OxigraphProcess | None = None,
+) -> None:
     from server.wsgi import GunicornServer, options
 
     owner = os.getpid()
@@ -228,8 +293,17 @@ def _serve_with_workers(settings: Settings, engine: OxigraphProcess | SparqlHttp
         rate_limit_per_minute=settings.rate_limit_per_minute / workers,
         rate_limit_burst=max(1, settings.rate_limit_burst // workers),
     )
+
+    def build_app() -> Flask:  # in each worker, after the fork
+        writer: Writer | None = None
+        if writable:
+            writer = external_writer(worker_settings)
+        elif durable is not None and isinstance(engine, OxigraphProcess):
+            writer = _worker_writer(worker_settings, durable, engine)
+        return create_app(worker_settings, engine, writer)
+
     server = GunicornServer(
-        lambda: create_app(worker_settings, engine),
+        build_app,
         options(
             host=settings.host,
             port=settings.port,

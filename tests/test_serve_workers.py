@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,6 +17,9 @@ import requests
 
 from kg.config import Settings
 from kg.engine import OxigraphProcess, QueryTimeout, ResultTooLarge, SparqlHttpEngine
+from kg.names import Names
+from kg.store import OxigraphStore
+from kg.tokens import digest
 from tests.server_support import (
     PATHOLOGICAL,
     STREAMING_SELECT,
@@ -119,24 +121,85 @@ def test_every_worker_finds_the_restarted_engine(server_settings: Settings, two_
         assert len(pids) == 2
 
 
-def test_workers_with_write_tokens_are_refused(server_settings: Settings) -> None:
+def test_workers_with_write_tokens_write_through_a_durable_oxigraph(
+    real_settings: Settings, tmp_path
+) -> None:
+    """Write tokens and two workers: the store is served on disk by an oxigraph process, each
+    worker commits guarded writes to it and keeps the in-memory query engine in step."""
+    from tests.test_writes import PREFIXES, WRITER, WRITER_TOKEN, school_update
+
+    store = tmp_path / "store"
+    shutil.copytree(real_settings.store_path, store)
     env = {
-        **os.environ,
-        "ALATAU_KG_STORE_PATH": str(server_settings.store_path),
-        "ALATAU_KG_TOKENS": "steward:writer:" + "0" * 64,
-        "ALATAU_KG_TOKENS_FILE": "/nonexistent/tokens.json",
-        "ALATAU_KG_PORT": "0",
+        "ALATAU_KG_WORKERS": "2",
+        "ALATAU_KG_TOKENS": f"steward:writer:{digest(WRITER_TOKEN)}",
+        "ALATAU_KG_TOKENS_FILE": str(tmp_path / "none.json"),
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "kg.cli", "serve", "--workers", "2"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2, done.stderr
-    assert "--workers 2 with write tokens" in done.stderr
-    assert "query engine started" not in done.stderr  # refused before anything started
+    settings = real_settings.with_(store_path=store, query_timeout_s=10.0)
+    keys = [f"worker-school-{i}" for i in range(8)]
+
+    def post(text: str) -> int:
+        headers = {"Content-Type": "application/sparql-update", "Connection": "close", **WRITER}
+        return requests.post(
+            served.url + "/update", data=text.encode(), headers=headers, timeout=120
+        ).status_code
+
+    with serve_process(settings, env) as served:
+        engines = served.engine_pids()
+        assert len(engines) == 2  # the durable store on disk and the in-memory query engine
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            statuses = list(pool.map(lambda k: post(school_update(k)), keys))
+        assert statuses == [200] * len(keys)
+        contested = list(
+            ThreadPoolExecutor(max_workers=2).map(
+                lambda seats: post(school_update("worker-contested", seats)), (600, 700)
+            )
+        )
+        assert sorted(contested) == [200, 422]
+        # every worker answers with every change (caught up), and the engine has them all
+        pids, logs = set(), []
+        deadline = time.monotonic() + 30
+        while len(logs) < 12 or (len(pids) < 2 and time.monotonic() < deadline):
+            health = _health(served.url)
+            pids.add(health["worker_pid"])
+            r = requests.get(
+                served.url + "/changes",
+                headers={"Accept": "application/json", "Connection": "close"},
+                timeout=30,
+            )
+            logs.append(sorted(c["sequence"] for c in r.json()["changes"]))
+        assert len(pids) == 2
+        assert all(log == list(range(1, len(keys) + 2)) for log in logs), logs
+        values = " ".join(f"<https://w3id.org/alatau-kg/id/facility/{k}>" for k in keys)
+        query = (
+            PREFIXES
+            + f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ VALUES ?s {{ {values} }} ?s a ak:Facility }}"
+        )
+
+        def count() -> int:
+            r = requests.get(
+                served.url + "/sparql",
+                params={"query": query},
+                headers={"Accept": "application/sparql-results+json"},
+                timeout=30,
+            )
+            return int(r.json()["results"]["bindings"][0]["n"]["value"]) if r.status_code == 200 else -1
+
+        assert count() == len(keys)
+        # the in-memory engine dies: it is restarted and reloaded from the durable process
+        memory = [pid for pid in engines if "--location" not in _cmdline(pid)]
+        assert len(memory) == 1
+        os.kill(memory[0], signal.SIGKILL)
+        assert wait_until(lambda: count() == len(keys), timeout_s=30)
+        assert _health(served.url)["engine"]["restarts"] == 1
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=60) == 0
+        assert wait_until(lambda: not any(is_running(pid) for pid in engines), timeout_s=15)
+    # the writes are on disk: the store opens and has them
+    names = Names()
+    reopened = OxigraphStore(names, store, read_only=True)
+    ask = f"ASK {{ GRAPH ?g {{ <https://w3id.org/alatau-kg/id/facility/{keys[0]}> ?p ?o }} }}"
+    assert reopened.query(ask).boolean
 
 
 # --- kept-alive connections to the engine ----------------------------------------------------------
