@@ -1,12 +1,15 @@
 """Benchmark our SPARQL endpoint against ``oxigraph serve`` (on RocksDB and in memory), same data.
 
     .venv/bin/python -m bench.endpoint --scales 10k,100k,1M [--rounds R] [--round-s S]
-        [--concurrency C] [--serve-args "--workers 2"] [--workdir DIR]
+        [--concurrency C] [--serve-args "--workers 2"] [--workdir DIR] [--writable]
 
 Per scale, the data is the seeded synthetic city of ``bench/synthetic.py`` (``--seed``, default 1) with
 the real ``data/*.trig`` beside it, as one N-Quads file loaded, unchanged, into three servers:
 
-- A, ``alatau-kg serve --store DIR/store`` (the production command, read-only, its access log on),
+- A, ``alatau-kg serve --store DIR/store`` (the production command, read-only, its access log on;
+  with ``--writable``, a write token is configured: the store is then served on disk by a third
+  oxigraph process the workers' guarded writers commit to, and queries still go to the in-memory
+  engine those writers keep in step — the configuration with durable writes),
   over a store bulk-loaded with ``oxigraph load`` (not built by ``alatau-kg build``: no ontology, no
   inferred graph, no validation; what matters here is that A and B hold the same quads);
 - B1, ``oxigraph serve --location DIR/oxrocks`` (RocksDB, the same bulk load);
@@ -36,6 +39,7 @@ import json
 import os
 import platform
 import random
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -52,6 +56,7 @@ import pyoxigraph as ox
 
 from bench.synthetic import generate, parse_count
 from kg.engine import find_oxigraph
+from kg.tokens import digest
 
 TIMEOUT_S = 10
 ACCEPT_RESULTS = "application/sparql-results+json"
@@ -224,11 +229,12 @@ def running(command: list[str], env: dict[str, str] | None = None) -> Iterator[s
 
 
 @contextlib.contextmanager
-def servers(out: Path, serve_args: list[str]) -> Iterator[list[Target]]:
+def servers(out: Path, serve_args: list[str], writable: bool = False) -> Iterator[list[Target]]:
     """A, B1 (RocksDB) and B2 (in memory), each started and ready."""
     ports = [_free_port() for _ in range(3)]
     oxigraph = find_oxigraph()
-    env = {**os.environ, "ALATAU_KG_TOKENS": "", "ALATAU_KG_TOKENS_FILE": str(out / "no-tokens.json")}
+    tokens = f"bench:writer:{digest(secrets.token_hex(16))}" if writable else ""
+    env = {**os.environ, "ALATAU_KG_TOKENS": tokens, "ALATAU_KG_TOKENS_FILE": str(out / "no-tokens.json")}
     ours = [sys.executable, "-m", "kg.cli", "serve", "--store", str(out / "store"), "--port", str(ports[0])]
     ours += ["--query-timeout-s", str(TIMEOUT_S), *serve_args]
     rocks = [oxigraph, "serve", "--location", str(out / "oxrocks"), "--bind", f"127.0.0.1:{ports[1]}"]
@@ -394,7 +400,7 @@ def check_counts(targets: list[Target], mix: dict[str, list[str]]) -> dict[str, 
 def bench_scale(scale: str, args: argparse.Namespace, workdir: Path, progress) -> dict[str, dict[str, float]]:
     out, quads = prepare(scale, args.seed, workdir, progress)
     progress(f"{scale}: {quads} quads; starting the servers …")
-    with servers(out, shlex.split(args.serve_args)) as targets:
+    with servers(out, shlex.split(args.serve_args), args.writable) as targets:
         mix = make_mix(read_facts(targets[2]), args.variants, args.seed)
         progress(f"{scale}: checking result counts of {args.variants} variants × {len(mix)} kinds …")
         summary = check_counts(targets, mix)
@@ -465,6 +471,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--concurrency", type=int, default=4, help="client threads (default 4)")
     parser.add_argument(
+        "--writable",
+        action="store_true",
+        help="A with a write token: durable store process + in-memory engine kept in step",
+    )
+    parser.add_argument(
         "--serve-args", default="", help="more `alatau-kg serve` flags for A, e.g. '--workers 2'"
     )
     parser.add_argument(
@@ -489,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
         f"load average at the end {os.getloadavg()[0]:.2f}; concurrency {args.concurrency}; "
         f"{args.rounds} rounds of {args.round_s:g} s; A: alatau-kg serve {args.serve_args}".rstrip()
+        + (" with a write token (durable store process)" if args.writable else "")
     )
     for scale, figures in results.items():
         print("\n".join(report(scale, figures)))
