@@ -90,6 +90,7 @@ _CASTS = {
 }
 
 _MAX_COUNT_ARITY = 4  # minCount n needs n distinct values in one pattern; beyond this, refused
+PathPattern = Callable[[str, str], str]  # (subject, object) → a group pattern linking them by the path
 
 
 class Unsupported(Exception):
@@ -201,7 +202,7 @@ class Compiler:
             tests.append((component("Property"), _bind(_property_conforms, self, prop), True))
         return tests
 
-    def focus_tests(self, shape: Node, path: str) -> list[tuple[URIRef, Callable[[str], str]]]:
+    def focus_tests(self, shape: Node, path: PathPattern) -> list[tuple[URIRef, Callable[[str], str]]]:
         """Constraints of a property shape on its focus node as a whole (counts, hasValue, …)."""
         tests = []
         for pred, (name, build) in _FOCUS_TESTS.items():
@@ -233,13 +234,13 @@ class Compiler:
             if path_node is None:
                 parts = [test(var) for _, test, _ in self.value_tests(shape)]
             else:
-                path = self.sparql_path(path_node)
+                path = self.path_pattern(path_node)
                 parts = [test(var) for _, test in self.focus_tests(shape, path)]
                 value_tests = self.value_tests(shape)
                 if value_tests:
                     y = self.var()
                     inner = " && ".join(f"({test(y)})" for _, test, _ in value_tests)
-                    parts.append(f"NOT EXISTS {{ {var} {path} {y} FILTER(!({inner})) }}")
+                    parts.append(f"NOT EXISTS {{ {path(var, y)} FILTER(!({inner})) }}")
             return " && ".join(f"({p})" for p in parts) if parts else "true"
         finally:
             self._stack.pop()
@@ -266,6 +267,38 @@ class Compiler:
             # sh:zeroOrMorePath / sh:zeroOrOnePath: Oxigraph misses zero-length matches of a node that
             # is in no triple (see the W3C suite's xfails), so these are left to pySHACL.
         raise Unsupported(f"path {path!r}")
+
+    def path_pattern(self, path: Node) -> PathPattern:
+        """The path as triple patterns: sequences and inverses become chains of plain triple patterns
+        (Oxigraph evaluates a sequence property path inside EXISTS over the whole graph, not from the
+        bound end); alternatives and one-or-more paths stay property paths."""
+        steps = self._steps(path, False)
+
+        def pattern(subject: str, obj: str) -> str:
+            nodes = [subject, *(self.var() for _ in steps[1:]), obj]
+            parts = []
+            for (text, inverse), a, b in zip(steps, nodes, nodes[1:], strict=False):
+                parts.append(f"{b} {text} {a} ." if inverse else f"{a} {text} {b} .")
+            return " ".join(parts)
+
+        return pattern
+
+    def _steps(self, path: Node, inverse: bool) -> list[tuple[str, bool]]:
+        if isinstance(path, URIRef):
+            return [(_iri(path), inverse)]
+        if isinstance(path, BNode) and self.shapes.value(path, RDF.first) is not None:
+            members = list(Collection(self.shapes, path))
+            if len(members) < 2:
+                raise Unsupported("a sequence path of fewer than two steps")
+            steps = (
+                [step for m in members for step in self._steps(m, inverse)]
+                if not inverse
+                else [step for m in reversed(members) for step in self._steps(m, inverse)]
+            )
+            return steps
+        if isinstance(path, BNode) and (inner := self.shapes.value(path, SH.inversePath)) is not None:
+            return self._steps(inner, not inverse)
+        return [(self.sparql_path(path), inverse)]
 
     # targets and result queries ----------------------------------------------------------------------
 
@@ -314,28 +347,28 @@ class Compiler:
                 for comp, test, with_value in self.value_tests(shape):
                     if comp == component("Property"):
                         continue  # its results are the property shape's own, below
-                    where = f"{focus} FILTER(!({test('?focus')}))"
+                    where = _violating(focus, test("?focus"))
                     out.append(Query(shape, comp, _select(where), None, with_value))  # value: the focus
                 for prop in self.shapes.objects(shape, SH.property):
                     self._queries(prop, focus, out)
                 return
-            path = self.sparql_path(path_node)
+            path = self.path_pattern(path_node)
             for comp, test in self.focus_tests(shape, path):
                 if comp == component("UniqueLang"):
                     out.append(Query(shape, comp, _unique_lang_query(focus, path), path_node, False))
                     continue
-                where = f"{focus} FILTER(!({test('?focus')}))"
+                where = _violating(focus, test("?focus"))
                 out.append(Query(shape, comp, _select(where), path_node, False))
             for comp, test, with_value in self.value_tests(shape):
                 if comp == component("Property"):
                     continue
-                where = f"{focus} ?focus {path} ?value . FILTER(!({test('?value')}))"
+                where = _violating(f"{focus} {path('?focus', '?value')}", test("?value"))
                 out.append(Query(shape, comp, _select(where, value=True), path_node, with_value))
             for prop in self.shapes.objects(shape, SH.property):
                 # the value nodes of this shape are the focus nodes of the nested property shape
                 outer = self.var()
                 nested = focus.replace("?focus", outer)
-                values = f"{{ SELECT DISTINCT ?focus WHERE {{ {nested} {outer} {path} ?focus }} }}"
+                values = f"{{ SELECT DISTINCT ?focus WHERE {{ {nested} {path(outer, '?focus')} }} }}"
                 self._queries(prop, values, out)
         finally:
             self._stack.pop()
@@ -348,14 +381,49 @@ def _bind(fn: Callable[..., str], *args: Any) -> Callable[[str], str]:
     return lambda var: fn(*args, var)
 
 
+def _violating(solutions: str, conforms: str) -> str:
+    """The solutions of a pattern whose node fails ``conforms``, as a pattern.
+
+    ``FILTER NOT EXISTS`` is evaluated solution by solution, and Oxigraph plans the inner pattern
+    without the outer binding (``?x unit ak:Seat`` first, then every school): quadratic. When the test
+    is a single ``EXISTS {P}``, ``MINUS {P}`` gives the same solutions (P shares exactly the tested
+    variable with them; its other variables are fresh) and is evaluated set at a time; a single
+    ``NOT EXISTS {P}`` is likewise a join with P.
+    """
+    for prefix, template in (
+        ("NOT EXISTS ", "{solutions} {group}"),
+        ("EXISTS ", "{solutions} MINUS {group}"),
+    ):
+        group = _single_group(conforms, prefix)
+        if group is not None:
+            return template.format(solutions=solutions, group=group)
+    return f"{solutions} FILTER(!({conforms}))"
+
+
+def _single_group(expr: str, prefix: str) -> str | None:
+    """``{…}`` when ``expr`` is exactly ``prefix{…}``, else None."""
+    if not expr.startswith(prefix + "{"):
+        return None
+    masked = _mask(expr)
+    depth = 0
+    for i in range(len(prefix), len(masked)):
+        if masked[i] == "{":
+            depth += 1
+        elif masked[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return expr[len(prefix) :] if i == len(masked) - 1 else None
+    return None
+
+
 def _select(where: str, value: bool = False) -> str:
     return f"SELECT DISTINCT ?focus{' ?value' if value else ''} WHERE {{ {where} }}"
 
 
-def _unique_lang_query(focus: str, path: str) -> str:
+def _unique_lang_query(focus: str, path: PathPattern) -> str:
     return (
-        f"SELECT DISTINCT ?focus (LCASE(LANG(?a)) AS ?lang) WHERE {{ {focus} ?focus {path} ?a . "
-        f"?focus {path} ?b . FILTER(isLiteral(?a) && isLiteral(?b) && !sameTerm(?a, ?b) && "
+        f"SELECT DISTINCT ?focus (LCASE(LANG(?a)) AS ?lang) WHERE {{ {focus} {path('?focus', '?a')} "
+        f"{path('?focus', '?b')} FILTER(isLiteral(?a) && isLiteral(?b) && !sameTerm(?a, ?b) && "
         f'LANG(?a) != "" && LCASE(LANG(?a)) = LCASE(LANG(?b))) }}'
     )
 
@@ -505,12 +573,14 @@ _VALUE_TESTS: dict[URIRef, tuple[str, Callable[..., str], bool]] = {
 # focus tests of a property shape: (compiler, shape, path, parameter value, focus var) → expression -----
 
 
-def _distinct_values(c: Compiler, var: str, path: str, n: int, test: Callable[[str], str] | None) -> str:
+def _distinct_values(
+    c: Compiler, var: str, path: PathPattern, n: int, test: Callable[[str], str] | None
+) -> str:
     """A group pattern matching ``n`` pairwise distinct values of ``path`` (each passing ``test``)."""
     if n > _MAX_COUNT_ARITY:
         raise Unsupported(f"a count of {n} (at most {_MAX_COUNT_ARITY} are compiled)")
     ys = [c.var() for _ in range(n)]
-    parts = [f"{var} {path} {y} ." for y in ys]
+    parts = [path(var, y) for y in ys]
     filters = [f"!sameTerm({a}, {b})" for a, b in itertools.combinations(ys, 2)]
     if test is not None:
         filters += [f"({test(y)})" for y in ys]
@@ -519,31 +589,33 @@ def _distinct_values(c: Compiler, var: str, path: str, n: int, test: Callable[[s
     return " ".join(parts)
 
 
-def _min_count(c: Compiler, shape: Node, path: str, n: Node, var: str) -> str:
+def _min_count(c: Compiler, shape: Node, path: PathPattern, n: Node, var: str) -> str:
     count = _int(n)
     return "true" if count == 0 else f"EXISTS {{ {_distinct_values(c, var, path, count, None)} }}"
 
 
-def _max_count(c: Compiler, shape: Node, path: str, n: Node, var: str) -> str:
+def _max_count(c: Compiler, shape: Node, path: PathPattern, n: Node, var: str) -> str:
     return f"NOT EXISTS {{ {_distinct_values(c, var, path, _int(n) + 1, None)} }}"
 
 
-def _has_value(c: Compiler, shape: Node, path: str, value: Node, var: str) -> str:
+def _has_value(c: Compiler, shape: Node, path: PathPattern, value: Node, var: str) -> str:
+    if isinstance(value, URIRef):  # an IRI matches by identity in the pattern itself
+        return f"EXISTS {{ {path(var, _iri(value))} }}"
     y = c.var()
-    return f"EXISTS {{ {var} {path} {y} . FILTER(sameTerm({y}, {_term(value)})) }}"
+    return f"EXISTS {{ {path(var, y)} FILTER(sameTerm({y}, {_term(value)})) }}"
 
 
-def _unique_lang(c: Compiler, shape: Node, path: str, flag: Node, var: str) -> str:
+def _unique_lang(c: Compiler, shape: Node, path: PathPattern, flag: Node, var: str) -> str:
     if not (isinstance(flag, Literal) and flag.toPython() is True):
         return "true"  # uniqueLang false constrains nothing
     a, b = c.var(), c.var()
     return (
-        f"NOT EXISTS {{ {var} {path} {a} . {var} {path} {b} . FILTER(isLiteral({a}) && isLiteral({b}) && "
+        f"NOT EXISTS {{ {path(var, a)} {path(var, b)} FILTER(isLiteral({a}) && isLiteral({b}) && "
         f'!sameTerm({a}, {b}) && LANG({a}) != "" && LCASE(LANG({a})) = LCASE(LANG({b}))) }}'
     )
 
 
-def _qualified_min(c: Compiler, path: str, qvs: Node, n: Node, var: str) -> str:
+def _qualified_min(c: Compiler, path: PathPattern, qvs: Node, n: Node, var: str) -> str:
     count = _int(n)
     if count == 0:
         return "true"
@@ -551,7 +623,7 @@ def _qualified_min(c: Compiler, path: str, qvs: Node, n: Node, var: str) -> str:
     return f"EXISTS {{ {_distinct_values(c, var, path, count, test)} }}"
 
 
-def _qualified_max(c: Compiler, path: str, qvs: Node, n: Node, var: str) -> str:
+def _qualified_max(c: Compiler, path: PathPattern, qvs: Node, n: Node, var: str) -> str:
     test = lambda y: c.conforms(qvs, y)  # noqa: E731
     return f"NOT EXISTS {{ {_distinct_values(c, var, path, _int(n) + 1, test)} }}"
 
