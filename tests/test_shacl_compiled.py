@@ -22,10 +22,11 @@ from kg.build import assemble
 from kg.config import Settings
 from kg.guard import Guard, mirror_of
 from kg.names import SH, Names
-from kg.rdfio import to_quads, triples_to_graph
-from kg.shacl_compiled import StoreData, Unsupported, batched_select, validate_compiled
+from kg.rdfio import format_by_name, parse_bytes, to_quads, triples_to_graph
+from kg.shacl_compiled import Compiler, StoreData, Unsupported, batched_select, validate_compiled
 from kg.store import OxigraphStore
-from kg.validation import Report, _path_text, validate, validate_store
+from kg.validation import Report, _path_text, split_sparql, validate, validate_store
+from tests.test_kg_cli import GOOD_SCHOOL
 from tests.test_kg_shapes import CASES, OBS_TTL, SCHOOL_TTL, _graph
 
 Key = tuple[str, str | None, str, str | None, str, str]
@@ -76,7 +77,7 @@ def test_the_city_graph_gives_the_same_report(real_assembled):
 
 
 def test_every_shape_of_the_city_compiles(real_assembled):
-    core, sparql = __import__("kg.validation", fromlist=["split_sparql"]).split_sparql(real_assembled.shapes)
+    core, sparql = split_sparql(real_assembled.shapes)
     data = real_assembled.asserted + real_assembled.inferred
     result = validate_compiled(StoreData(mirror_of(data)), core, sparql_constraints=sparql)
     assert result.fallback == {}
@@ -139,6 +140,38 @@ def test_each_fixture_gives_the_same_report(guard, add, remove, expected):
         assert not found
     else:
         assert expected in found, report.to_text()
+
+
+# --- the mini fixture project and the invalid files of tests/test_kg_cli.py ---------------------------
+
+MINI_CASES = {
+    "good school": (GOOD_SCHOOL, set()),
+    "seatCount 0 in nowhere": (
+        GOOD_SCHOOL.replace("ak:seatCount 900", "ak:seatCount 0").replace(
+            "<https://w3id.org/alatau-kg/id/place/enbek>", "<https://w3id.org/alatau-kg/id/place/nowhere>"
+        ),
+        {"ClassConstraintComponent", "MinExclusiveConstraintComponent"},
+    ),
+    "seatCount 0": (
+        GOOD_SCHOOL.replace("ak:seatCount 900", "ak:seatCount 0"),
+        {"MinExclusiveConstraintComponent"},
+    ),
+    "no comment (a warning)": (GOOD_SCHOOL.replace('rdfs:comment "x"@en ;', ""), set()),
+}
+
+
+@pytest.mark.parametrize("case", MINI_CASES, ids=list(MINI_CASES))
+def test_the_mini_project_and_its_cli_fixtures_give_the_same_report(mini_settings, case):
+    ttl, expected = MINI_CASES[case]
+    graph = ox.NamedNode("https://w3id.org/alatau-kg/graph/source/cli-fixture")
+    extra = parse_bytes(ttl.encode(), format_by_name("turtle"), to_graph=graph)
+    assembled = assemble(mini_settings, extra=extra)
+    data = assembled.asserted + assembled.inferred
+    fast, slow, report = both(data, assembled.shapes, mirror_of(data))
+    assert fast == slow
+    components = {k[2] for k in fast if k[4] == "Violation"}
+    assert components == expected, report.to_text()
+    assert report.count("Warning") == (1 if "warning" in case else 0)
 
 
 # --- a small synthetic city -----------------------------------------------------------------------------
@@ -254,8 +287,6 @@ def test_recursive_shapes_are_refused():
     )
     store = ox.Store()
     with pytest.raises(Unsupported):
-        from kg.shacl_compiled import Compiler
-
         Compiler(shapes, StoreData(store).subclass_closure()).queries(
             next(iter(shapes.subjects(RDF.type, SH.NodeShape)))
         )
@@ -276,3 +307,25 @@ def test_recursive_shapes_are_refused():
 )
 def test_which_sparql_constraints_run_set_at_a_time(select, batchable):
     assert (batched_select(select) is not None) == batchable
+
+
+def test_sh_class_follows_subclass_of_in_the_data_graph():
+    """SHACL instances: rdf:type then rdfs:subClassOf* in the data graph, with no inferred types."""
+    shapes = Graph().parse(
+        data=PREFIXES
+        + "ex:S a sh:NodeShape ; sh:targetSubjectsOf ex:p ; "
+        + "sh:property [ sh:path ex:p ; sh:class ex:Thing ] .",
+        format="turtle",
+    )
+    chain = (
+        "ex:y ex:p ex:x . ex:x a ex:Leaf . ex:Leaf rdfs:subClassOf ex:Mid . ex:Mid rdfs:subClassOf ex:Thing ."
+    )
+    for data_ttl, conforms in (
+        (chain, True),
+        (chain.replace("ex:Mid rdfs:subClassOf ex:Thing .", ""), False),
+    ):
+        store = ox.Store()
+        store.extend(to_quads(Graph().parse(data=PREFIXES + data_ttl, format="turtle")))
+        data = triples_to_graph(store.quads_for_pattern(None, None, None, None))
+        fast, slow, report = both(data, shapes, store)
+        assert fast == slow and report.conforms is conforms
