@@ -1,4 +1,9 @@
-"""SHACL validation with pySHACL, and the report as plain data (SHACL's own field names).
+"""SHACL validation, and the report as plain data (SHACL's own field names).
+
+Two validators give the same :class:`Report`: :func:`validate` (pySHACL over an rdflib graph, node by
+node; the guard uses it for the few nodes a change touches) and :func:`validate_store` (the shapes
+compiled to SPARQL by :mod:`kg.shacl_compiled`, set at a time on an Oxigraph store; the build uses it).
+pySHACL is the reference the tests hold the compiled path to.
 
 A :class:`Report` conforms when it holds no ``sh:Violation``; warnings and infos are reported but do
 not make data non-conformant. The RDF ``sh:ValidationReport`` is kept for clients that want RDF.
