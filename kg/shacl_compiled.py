@@ -66,8 +66,7 @@ _NON_VALIDATING = {
     SH.qualifiedMinCount,
     SH.qualifiedMaxCount,
     SH.qualifiedValueShapesDisjoint,
-    SH.sparql,  # handled per targeted node shape, see _sparql_constraints
-}
+}  # sh:sparql: taken out by kg.validation.split_sparql where it runs alone; anywhere else, refused
 
 # Datatypes whose lexical forms Oxigraph checks with a cast (an ill-formed literal does not cast).
 _CASTS = {
@@ -144,9 +143,16 @@ class CompiledValidation:
 class Compiler:
     """Compiles shapes of one shapes graph; ``subclasses`` is ``rdfs:subClassOf*`` of the data graph."""
 
-    def __init__(self, shapes: Graph, subclasses: Callable[[URIRef], set[Node]]):
+    def __init__(
+        self,
+        shapes: Graph,
+        subclasses: Callable[[URIRef], set[Node]],
+        sparql_shapes: Iterable[Node] = (),
+    ):
         self.shapes = shapes
         self.subclasses = subclasses
+        # shapes with sh:sparql constraints (taken out of ``shapes``): run only for a targeted node shape
+        self.sparql_shapes = set(sparql_shapes)
         self._vars = itertools.count()
         self._stack: list[Node] = []
 
@@ -228,6 +234,8 @@ class Compiler:
             return "true"
         if shape in self._stack:
             raise Unsupported(f"recursive shape {_short(shape)}")
+        if shape in self.sparql_shapes:
+            raise Unsupported(f"sh:sparql in a nested shape ({_short(shape)})")
         self._stack.append(shape)
         try:
             path_node = self.path(shape)
@@ -332,12 +340,14 @@ class Compiler:
         """Every query reporting the results of a targeted shape over all its focus nodes."""
         out: list[Query] = []
         pattern = self.targets(shape, "?focus")
-        self._queries(shape, f"{{ SELECT DISTINCT ?focus WHERE {{ {pattern} }} }}", out)
+        self._queries(shape, f"{{ SELECT DISTINCT ?focus WHERE {{ {pattern} }} }}", out, top=True)
         return out
 
-    def _queries(self, shape: Node, focus: str, out: list[Query]) -> None:
+    def _queries(self, shape: Node, focus: str, out: list[Query], top: bool = False) -> None:
         if self.deactivated(shape):
             return
+        if shape in self.sparql_shapes and not top:
+            raise Unsupported(f"sh:sparql in a nested shape ({_short(shape)})")
         if shape in self._stack:
             raise Unsupported(f"recursive shape {_short(shape)}")
         self._stack.append(shape)
@@ -854,7 +864,8 @@ def validate_compiled(
     taken out of them (:class:`kg.validation.SparqlConstraint`), evaluated here on the store too. A
     shape that falls back takes its SPARQL constraints along: pySHACL then validates all of it.
     """
-    compiler = Compiler(shapes, data.subclass_closure())
+    sparql_constraints = list(sparql_constraints)
+    compiler = Compiler(shapes, data.subclass_closure(), {c.shape for c in sparql_constraints})
     out = CompiledValidation(results=[])
     plans: list[tuple[Node, list[Query]]] = []
     for shape in targeted_shapes(shapes):

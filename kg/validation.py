@@ -346,13 +346,18 @@ def _substitute(bound: dict[str, Any], this: Any, match: re.Match[str]) -> str:
 
 
 def split_sparql(shapes: Graph) -> tuple[Graph, list[SparqlConstraint]]:
-    """The shapes without their ``sh:sparql`` constraints, and those constraints with their targets."""
+    """The shapes without their ``sh:sparql`` constraints, and those constraints with their targets.
+
+    Only the constraints that can run on their own are taken out: those of a node shape targeted by
+    class or by node that no other shape refers to. Any other (on a property shape, on a shape used
+    through ``sh:node``, ``sh:or``, …, with other targets) stays in the shapes for pySHACL.
+    """
     constraints = []
     core = Graph()
     skip: set[Node] = set()
     for shape, constraint in shapes.subject_objects(SH.sparql):
         select = shapes.value(constraint, SH.select)
-        if select is None:
+        if select is None or not _runs_alone(shapes, shape):
             continue
         prefixes = "".join(
             f"PREFIX {shapes.value(d, SH.prefix)}: <{shapes.value(d, SH.namespace)}>\n"
@@ -376,10 +381,19 @@ def split_sparql(shapes: Graph) -> tuple[Graph, list[SparqlConstraint]]:
         )
         skip.add(constraint)
     for t in shapes:
-        if t[1] == SH.sparql or t[0] in skip:
+        if t[0] in skip or (t[1] == SH.sparql and t[2] in skip):
             continue
         core.add(t)
     return core, constraints
+
+
+def _runs_alone(shapes: Graph, shape: Node) -> bool:
+    """Whether a shape's SPARQL constraints depend only on its own targets (see :func:`split_sparql`)."""
+    if (shape, SH.path, None) in shapes or (None, None, shape) in shapes:
+        return False
+    if (shape, RDF.type, RDFS.Class) in shapes:
+        return False  # an implicit class target
+    return not any((shape, p, None) in shapes for p in (SH.targetSubjectsOf, SH.targetObjectsOf, SH.target))
 
 
 def report_root(report: Graph) -> Node:

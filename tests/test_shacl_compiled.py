@@ -407,3 +407,26 @@ def test_the_data_graph_can_be_named_graphs_of_the_store():
     assert keys(by_name) == keys(by_default) and len(by_name.results) == len(by_default.results)
     labelled = {r.focusNode: r.focusLabel for r in by_name.results}
     assert not any(labelled.values())  # the small data has no labels; the reader found the graph itself
+
+
+def test_sparql_in_a_nested_shape_falls_back_to_pyshacl():
+    """sh:sparql runs for the focus nodes of a targeted node shape; inside sh:node it is not compiled."""
+    nested = """
+ex:Named a sh:NodeShape ;
+  sh:sparql [ a sh:SPARQLConstraint ;
+    sh:select "SELECT $this WHERE { FILTER NOT EXISTS { $this <http://ex.org/name> ?n } }" ] .
+ex:Parts a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property [ sh:path ex:q ; sh:node ex:Named ] .
+"""
+    data, shapes, store = _small(nested)
+    core, sparql = split_sparql(shapes)
+    assert set(validate_compiled(StoreData(store), core, sparql_constraints=sparql).fallback) == {
+        URIRef("http://ex.org/Parts")
+    }
+    fast, slow, _ = both(data, shapes, store)
+    assert fast == slow
+    assert {(k[0], k[3]) for k in fast if k[2] == "NodeConstraintComponent"} == {
+        ("http://ex.org/t1", "<http://ex.org/g1>"),
+        ("http://ex.org/t1", "<http://ex.org/g2>"),
+        ("http://ex.org/t2", "<http://ex.org/g1>"),
+        ("http://ex.org/t4", "<http://ex.org/g3>"),
+    }
