@@ -1,7 +1,8 @@
 """Benchmark the build at scale: synthetic cities of 10k, 100k, 1M triples, phase by phase.
 
     .venv/bin/python -m bench.scale [--scales 10k,100k,1M] [--seed 1] [--owlrl-up-to 100k]
-                                    [--shapes-at 100k] [--build-timeout S] [--json FILE]
+                                    [--compare-up-to 100k] [--shapes-at 100k] [--build-timeout S]
+                                    [--json FILE]
 
 For each scale it generates a city (``bench/synthetic.py``, the real ``data/*.trig`` included), then
 runs the real build (``kg.build.build``, as ``alatau-kg build`` does) in a fresh subprocess and
@@ -10,8 +11,10 @@ validate (SHACL), write. Peaks are per phase: the kernel's high-water mark (``Vm
 end of each phase and reset (``/proc/self/clear_refs``) for the next, so a phase is charged only for
 what it holds at its worst. Then, in another subprocess, the same asserted graph is reasoned by the
 rules and by owlrl (up to ``--owlrl-up-to``, each run cut at ``--owlrl-timeout``) for the ratio,
-and the two closures are compared. ``--shapes-at`` times validation shape by shape, to show where
-the validation's time goes.
+and the two closures are compared. Up to ``--compare-up-to``, validation alone is timed both ways:
+set-at-a-time on Oxigraph (``kg.shacl_compiled``, what the build uses) and node by node with pySHACL
+(the reference), and their reports compared. ``--shapes-at`` times pySHACL shape by shape, to show
+where its time goes.
 
 Progress goes to stderr; the summary table, and with ``--json FILE`` every figure, at the end. The
 issue's target: a 1M-triple build in under 5 minutes and 4 GB.
@@ -193,6 +196,48 @@ def child_shapes(data_dir: Path) -> dict[str, Any]:
     return {"seconds": seconds, "triples": len(data)}
 
 
+def child_validators(data_dir: Path) -> dict[str, Any]:
+    """Validation alone, compiled (``kg.validation.validate_store``) then pySHACL (``validate``, with the
+    SHACL-SPARQL constraints on the same Oxigraph store, as the build did before), on the same triples;
+    and whether the two reports hold the same results."""
+    from kg.build import load_shapes
+    from kg.config import Settings
+    from kg.guard import mirror_of
+    from kg.reasoning import materialize
+    from kg.validation import validate, validate_store
+
+    asserted, ontology = load_asserted(data_dir)
+    data = asserted + materialize(asserted, ontology)
+    shapes = load_shapes(Settings.from_env(data_dir=data_dir))
+    store = mirror_of(data)
+
+    def key(r: Any) -> tuple:
+        return (
+            r.focusNode,
+            r.resultPath,
+            r.sourceConstraintComponent,
+            r.value,
+            r.resultSeverity,
+            r.sourceShape,
+        )
+
+    t0 = time.perf_counter()
+    compiled = validate_store(store, shapes, label_graph=data)
+    compiled_s = time.perf_counter() - t0
+    _log(f"    compiled: {compiled_s:.2f}s, {len(compiled.results)} results")
+    t0 = time.perf_counter()
+    reference = validate(data, shapes, sparql_store=store)
+    pyshacl_s = time.perf_counter() - t0
+    _log(f"    pySHACL:  {pyshacl_s:.2f}s, {len(reference.results)} results")
+    return {
+        "triples": len(data),
+        "compiled_s": compiled_s,
+        "pyshacl_s": pyshacl_s,
+        "results": len(compiled.results),
+        "same": sorted(map(key, compiled.results)) == sorted(map(key, reference.results)),
+    }
+
+
 def run_child(args: list[str], timeout: float | None) -> dict[str, Any] | None:
     """Run this module as a child; its last stdout line is JSON. ``None`` when it ran out of time."""
     command = [sys.executable, "-m", "bench.scale", *args]
@@ -264,6 +309,15 @@ def bench_scale(
             + ", ".join(f"{name} {sec:.1f}s ({sec / total:.0%})" for name, sec in ranked[:6])
             + f"; all {len(ranked)} shapes: {total:.1f}s"
         )
+    if triples <= args.compare_up_to:
+        log("   validation alone, compiled then pySHACL (in a subprocess):")
+        both = run_child(["--child", "validators", str(workdir / "data")], None)
+        assert both is not None
+        row["validators"] = both
+        log(
+            f"   validation: compiled {both['compiled_s']:.2f}s, pySHACL {both['pyshacl_s']:.1f}s: "
+            f"{both['pyshacl_s'] / both['compiled_s']:.0f}× faster; same results: {both['same']}"
+        )
     if triples <= args.owlrl_up_to:
         log("   reasoning alone, rules then owlrl (each in a subprocess):")
         rules = run_child(["--child", "rules", str(workdir / "data")], None)
@@ -316,6 +370,7 @@ def _meminfo_gb() -> float:
 def table(rows: list[dict[str, Any]]) -> str:
     head = ["scale", "data triples", "stored", *[f"{p} s" for p in PHASES], "build s"]
     head += [f"{p} MB" for p in PHASES] + ["peak MB", "conforms", "rules s", "owlrl s", "owlrl/rules", "same"]
+    head += ["compiled s", "pySHACL s", "pySHACL/compiled", "same report"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         b = row.get("build")
@@ -335,6 +390,16 @@ def table(rows: list[dict[str, Any]]) -> str:
             cells.append("yes" if row.get("closures_equal") else "NO")
         else:
             cells += ["skipped" if rules else "—", "—", "—"]
+        v = row.get("validators")
+        if v:
+            cells += [
+                f"{v['compiled_s']:.2f}",
+                f"{v['pyshacl_s']:.1f}",
+                f"{v['pyshacl_s'] / v['compiled_s']:.0f}×",
+            ]
+            cells.append("yes" if v["same"] else "NO")
+        else:
+            cells += ["—"] * 4
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -382,6 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--shapes-at", default="", help="scales (e.g. 100k) at which to time validation shape by shape"
     )
+    parser.add_argument(
+        "--compare-up-to", default="100k", help="time validation compiled vs pySHACL up to this size"
+    )
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -391,11 +459,14 @@ def main(argv: list[str] | None = None) -> int:
             result = child_build(Path(paths[0]), Path(paths[1]))
         elif kind == "shapes":
             result = child_shapes(Path(paths[0]))
+        elif kind == "validators":
+            result = child_validators(Path(paths[0]))
         else:
             result = child_reasoners(Path(paths[0]), kind)
         print(json.dumps(result))
         return 0
     args.owlrl_up_to = parse_count(args.owlrl_up_to)
+    args.compare_up_to = parse_count(args.compare_up_to)
     args.shapes_at = {s.strip() for s in args.shapes_at.split(",") if s.strip()}
     print(f"machine: {machine()}")
     rows = []

@@ -11,7 +11,7 @@ import gc
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -19,12 +19,12 @@ from rdflib import Graph
 
 from kg.config import Settings
 from kg.errors import LoadError, NotConformant
-from kg.guard import Guard, mirror_of
+from kg.guard import Guard
 from kg.names import Names
 from kg.rdfio import format_for_path, parse_file, rebase_quads, to_quads, triples_to_graph
-from kg.reasoning import materialize
+from kg.reasoning import RuleReasoner, Triple, Unsupported, asserted_triples, owlrl_closure
 from kg.store import OxigraphStore
-from kg.validation import Report, validate
+from kg.validation import Report, validate_store
 from kg.writes import Change, logged_changes
 
 Progress = Callable[[str], None]
@@ -34,17 +34,41 @@ def _quiet(_: str) -> None:
     pass
 
 
-@dataclass
 class Assembled:
-    """The whole dataset in memory, reasoned and validated."""
+    """The whole dataset in one in-memory store, reasoned and validated.
 
-    names: Names
-    store: OxigraphStore
-    shapes: Graph
-    asserted: Graph  # ontology + every source graph (what reasoning and validation see)
-    inferred: Graph
-    report: Report
-    timings: dict[str, float] = field(default_factory=dict)
+    ``asserted`` (the ontology and every source graph) and ``inferred`` are rdflib views made from the
+    store when asked for: the build itself holds no rdflib copy of the data.
+    """
+
+    def __init__(
+        self,
+        names: Names,
+        store: OxigraphStore,
+        shapes: Graph,
+        report: Report,
+        timings: dict[str, float] | None = None,
+    ):
+        self.names = names
+        self.store = store
+        self.shapes = shapes
+        self.report = report
+        self.timings = timings if timings is not None else {}
+
+    def data_graphs(self) -> list[str]:
+        """The graphs validation sees: the ontology, the sources and the inferences."""
+        return [self.names.ontology_graph, *self.store.source_graphs(), self.names.inferred_graph]
+
+    @property
+    def asserted(self) -> Graph:
+        graph = Graph()
+        for name in [self.names.ontology_graph, *self.store.source_graphs()]:
+            triples_to_graph(self.store.quads(name), graph)
+        return graph
+
+    @property
+    def inferred(self) -> Graph:
+        return triples_to_graph(self.store.quads(self.names.inferred_graph))
 
 
 def ontology_files(settings: Settings) -> list[Path]:
@@ -128,25 +152,54 @@ def assemble(
     timings["load"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    asserted = Graph()
-    for graph in [names.ontology_graph, *store.source_graphs()]:
-        triples_to_graph(store.quads(graph), asserted)
+    asserted_graphs = [names.ontology_graph, *store.source_graphs()]
     ontology = triples_to_graph(store.quads(names.ontology_graph))
-    inferred = materialize(asserted, ontology if engine == "rules" else None)
+    inferred = _reason(store, asserted_graphs, ontology, engine)
+    del ontology
     store.add_quads(to_quads(inferred, names.inferred_graph))
+    count = len(inferred)
+    del inferred
+    gc.collect()
     timings["reason"] = time.perf_counter() - t0
-    progress(f"reasoned (OWL 2 RL, {engine}): {len(inferred)} inferred triples in {timings['reason']:.2f}s")
+    progress(f"reasoned (OWL 2 RL, {engine}): {count} inferred triples in {timings['reason']:.2f}s")
 
     t0 = time.perf_counter()
     shapes = triples_to_graph(shapes_quads)
-    data = asserted + inferred
-    report = validate(data, shapes, sparql_store=mirror_of(data))
+    del shapes_quads
+    # The data graph, merged (a triple stated by two sources is one triple) in a default graph of its own.
+    data = ox.Store()
+    data.bulk_extend(
+        ox.Quad(q.subject, q.predicate, q.object)
+        for graph in [*asserted_graphs, names.inferred_graph]
+        for q in store.quads(graph)
+    )
+    report = validate_store(data, shapes)
+    del data
+    gc.collect()
     timings["validate"] = time.perf_counter() - t0
     progress(
         f"validated (SHACL): {report.count('Violation')} violations, {report.count('Warning')} warnings, "
         f"{report.count('Info')} infos in {timings['validate']:.1f}s"
     )
-    return Assembled(names, store, shapes, asserted, inferred, report, timings)
+    return Assembled(names, store, shapes, report, timings)
+
+
+def _reason(store: OxigraphStore, graphs: list[str], ontology: Graph, engine: str) -> set[Triple] | Graph:
+    """The OWL 2 RL inferences of the triples of ``graphs``: the rules on term tuples when they cover
+    the ontology, else owlrl (on an rdflib graph)."""
+    reasoner = None
+    if engine == "rules":
+        try:
+            reasoner = RuleReasoner(ontology)
+        except Unsupported:
+            reasoner = None
+    if reasoner is not None:
+        asserted = asserted_triples(q for g in graphs for q in store.quads(g))
+        return reasoner.closure(asserted, consume=True)
+    graph = Graph()
+    for g in graphs:
+        triples_to_graph(store.quads(g), graph)
+    return owlrl_closure(graph)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 import owlrl
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
@@ -163,11 +164,16 @@ class RuleReasoner:
                     out |= {(p, RDFS.range, d) for d in self.super_classes.get(c, ())}
         return {t for t in out if t not in ontology and not is_noise(*t)}
 
-    def closure(self, asserted: Iterable[Triple]) -> set[Triple]:
-        """Every triple the rules derive from ``asserted`` (ABox), TBox closure included."""
-        base = set(asserted)
-        derived = self.extend(set(base), base)
-        return (derived | self.tbox) - base
+    def closure(self, asserted: Iterable[Triple], *, consume: bool = False) -> set[Triple]:
+        """Every triple the rules derive from ``asserted`` (ABox), TBox closure included.
+
+        With ``consume`` and a set, that set itself is used as the working set and grows with the
+        derived triples (no copy: the build hands over a million asserted triples it no longer needs).
+        """
+        known = asserted if consume and isinstance(asserted, set) else set(asserted)
+        tbox = {t for t in self.tbox if t not in known}
+        derived = self.extend(known, list(known))
+        return derived | tbox
 
     def extend(self, known: set[Triple], new: Iterable[Triple]) -> set[Triple]:
         """Derive what ``new`` adds to ``known`` (a closed set that holds ``new``); ``known`` grows."""
@@ -213,6 +219,25 @@ class RuleReasoner:
                     for w in list(by_pred_obj[p].get(s, ())):
                         add((w, p, o))
         return {t for t in derived if not is_noise(*t)}
+
+
+def asserted_triples(quads: Iterable[Any]) -> set[Triple]:
+    """Oxigraph quads as a set of rdflib term triples, each distinct term one object (interned).
+
+    The rules need nothing but tuples; an rdflib ``Graph`` of the same triples (three nested-dict
+    indexes) takes several times the memory.
+    """
+    from kg.rdfio import to_rdflib
+
+    terms: dict[Any, Node] = {}
+
+    def term(t: Any) -> Node:
+        found = terms.get(t)
+        if found is None:
+            found = terms[t] = to_rdflib(t)
+        return found
+
+    return {(term(q.subject), term(q.predicate), term(q.object)) for q in quads}
 
 
 def materialize(asserted: Graph, ontology: Graph | None = None) -> Graph:

@@ -1,4 +1,9 @@
-"""SHACL validation with pySHACL, and the report as plain data (SHACL's own field names).
+"""SHACL validation, and the report as plain data (SHACL's own field names).
+
+Two validators give the same :class:`Report`: :func:`validate` (pySHACL over an rdflib graph, node by
+node; the guard uses it for the few nodes a change touches) and :func:`validate_store` (the shapes
+compiled to SPARQL by :mod:`kg.shacl_compiled`, set at a time on an Oxigraph store; the build uses it).
+pySHACL is the reference the tests hold the compiled path to.
 
 A :class:`Report` conforms when it holds no ``sh:Violation``; warnings and infos are reported but do
 not make data non-conformant. The RDF ``sh:ValidationReport`` is kept for clients that want RDF.
@@ -151,6 +156,133 @@ def validate(
     return report_from_graph(report_graph, label_graph if label_graph is not None else data)
 
 
+def validate_store(
+    store: ox.Store,
+    shapes: Graph,
+    *,
+    graphs: Iterable[str] | None = None,
+    data: Graph | None = None,
+    label_graph: Graph | None = None,
+) -> Report:
+    """Validate the triples of an Oxigraph store against ``shapes``, set at a time (``kg.shacl_compiled``).
+
+    The data graph is the store's default graph, or the union of the named ``graphs``; it already holds
+    its inferences. Every targeted shape the compiler translates is checked by SPARQL queries over all
+    its focus nodes at once; a shape it refuses is validated by pySHACL (over ``data``, an rdflib copy
+    of the same triples, made from the store when not given). The report is the one :func:`validate`
+    gives.
+    """
+    from kg.shacl_compiled import StoreData, validate_compiled
+
+    core, sparql_constraints = split_sparql(shapes)
+    source = StoreData(store, graphs)
+    compiled = validate_compiled(source, core, sparql_constraints=sparql_constraints)
+    report_graph = Graph()
+    root = report_root(report_graph)
+    for found in compiled.results:
+        _add_result(report_graph, root, found, shapes)
+    if compiled.fallback:
+        if data is None:
+            data = Graph()
+            for row in source.rows("SELECT ?s ?p ?o WHERE { ?s ?p ?o }"):
+                data.add((to_rdflib(row["s"]), to_rdflib(row["p"]), to_rdflib(row["o"])))
+        alone = only_targets_of(shapes, set(compiled.fallback))
+        fallback = validate(data, alone)
+        for t in fallback.graph:
+            if t[1] in (SH.conforms,) or (t[1] == RDF.type and t[2] == SH.ValidationReport):
+                continue
+            if t[1] == SH.result:
+                report_graph.add((root, SH.result, t[2]))
+            else:
+                report_graph.add(t)
+    _mark_conformance(report_graph)
+    labels: Graph | StoreLabels = label_graph if label_graph is not None else StoreLabels(store, graphs)
+    return report_from_graph(report_graph, labels)
+
+
+def only_targets_of(shapes: Graph, keep: set[Node]) -> Graph:
+    """The shapes graph with the targets of every shape but ``keep`` removed."""
+    out = Graph()
+    for t in shapes:
+        if t[1] in _TARGETS and t[0] not in keep:
+            continue
+        if t[1] == RDF.type and t[2] == RDFS.Class and t[0] not in keep:
+            continue  # an implicit class target
+        out.add(t)
+    return out
+
+
+_GENERIC = {
+    "MinCount": "Less than {n} values",
+    "MaxCount": "More than {n} values",
+    "HasValue": "Missing expected value {n}",
+    "UniqueLang": "More than one String shares the same Language",
+    "QualifiedMinCount": "Less than {n} values conform to the qualified value shape",
+    "QualifiedMaxCount": "More than {n} values conform to the qualified value shape",
+}
+
+
+def _add_result(report: Graph, root: Node, found: Any, shapes: Graph) -> None:
+    result = BNode()
+    report.add((root, SH.result, result))
+    report.add((result, RDF.type, SH.ValidationResult))
+    report.add((result, SH.focusNode, found.focus))
+    report.add((result, SH.resultSeverity, found.severity))
+    report.add((result, SH.sourceShape, found.shape))
+    report.add((result, SH.sourceConstraintComponent, found.component))
+    if found.path is not None:
+        report.add((result, SH.resultPath, _copy(shapes, found.path, report)))
+    if found.value is not None:
+        report.add((result, SH.value, found.value))
+    if found.source_constraint is not None:
+        report.add((result, SH.sourceConstraint, found.source_constraint))
+    messages = list(found.messages)
+    if not messages:
+        name = _local(str(found.component)).removesuffix("ConstraintComponent")
+        text = _GENERIC.get(name, f"Value does not conform to sh:{name[:1].lower()}{name[1:]}")
+        params = {
+            "MinCount": SH.minCount,
+            "MaxCount": SH.maxCount,
+            "HasValue": SH.hasValue,
+            "QualifiedMinCount": SH.qualifiedMinCount,
+            "QualifiedMaxCount": SH.qualifiedMaxCount,
+        }
+        param = shapes.value(found.shape, params[name]) if name in params else None
+        messages = [Literal(text.format(n=param.n3() if param is not None else "?"))]
+    for message in messages:
+        report.add((result, SH.resultMessage, message))
+
+
+def _copy(source: Graph, node: Node, target: Graph) -> Node:
+    """A path as the report shows it: blank-node structure (sequence, inverse, …) copied, ids kept."""
+    if isinstance(node, BNode):
+        for p, o in source.predicate_objects(node):
+            target.add((node, p, _copy(source, o, target)))
+    return node
+
+
+class StoreLabels:
+    """Labels of report nodes, read from an Oxigraph store (default graph, or the union of ``graphs``)."""
+
+    def __init__(self, store: ox.Store, graphs: Iterable[str] | None = None):
+        self.store = store
+        self.graphs: list[ox.NamedNode | ox.DefaultGraph] = (
+            [ox.NamedNode(g) for g in graphs] if graphs is not None else [ox.DefaultGraph()]
+        )
+
+    def of(self, node: Node | None) -> dict[str, str]:
+        if not isinstance(node, URIRef):
+            return {}
+        found: dict[str, str] = {}
+        subject = ox.NamedNode(str(node))
+        for prop in (RDFS.label, SKOS.prefLabel):
+            for graph in self.graphs:
+                for q in self.store.quads_for_pattern(subject, ox.NamedNode(str(prop)), None, graph):
+                    if isinstance(q.object, ox.Literal):
+                        found.setdefault(q.object.language or "", q.object.value)
+        return found
+
+
 @dataclass
 class SparqlConstraint:
     """One ``sh:sparql`` constraint of a node shape, with the shape's targets (SHACL §5)."""
@@ -161,6 +293,10 @@ class SparqlConstraint:
     severity: Node
     target_nodes: set[Node]
     target_classes: set[Node]
+    node: Node | None = None  # the sh:SPARQLConstraint itself
+    prefixes: str = ""  # the PREFIX declarations of sh:prefixes ...
+    body: str = ""  # ... and the sh:select as written: select == prefixes + body
+    deactivated: bool = False
 
     def focus(self, data: Graph) -> set[Node]:
         nodes = set(self.target_nodes)
@@ -188,11 +324,16 @@ class SparqlConstraint:
             if "path" in bound:
                 report.add((result, SH.resultPath, to_rdflib(bound["path"])))
             for message in self.messages:
-                text = _MESSAGE_VAR.sub(partial(_substitute, bound, this), str(message))
+                text = substitute_message(str(message), bound, this)
                 report.add((result, SH.resultMessage, Literal(text, lang=message.language)))
 
 
 _MESSAGE_VAR = re.compile(r"\{[?$]([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def substitute_message(message: str, bound: dict[str, Any], this: Any) -> str:
+    """An sh:message with its ``{?var}`` / ``{$var}`` replaced by a solution's values (SHACL §5.3.2)."""
+    return _MESSAGE_VAR.sub(partial(_substitute, bound, this), message)
 
 
 def _substitute(bound: dict[str, Any], this: Any, match: re.Match[str]) -> str:
@@ -205,19 +346,25 @@ def _substitute(bound: dict[str, Any], this: Any, match: re.Match[str]) -> str:
 
 
 def split_sparql(shapes: Graph) -> tuple[Graph, list[SparqlConstraint]]:
-    """The shapes without their ``sh:sparql`` constraints, and those constraints with their targets."""
+    """The shapes without their ``sh:sparql`` constraints, and those constraints with their targets.
+
+    Only the constraints that can run on their own are taken out: those of a node shape targeted by
+    class or by node that no other shape refers to. Any other (on a property shape, on a shape used
+    through ``sh:node``, ``sh:or``, …, with other targets) stays in the shapes for pySHACL.
+    """
     constraints = []
     core = Graph()
     skip: set[Node] = set()
     for shape, constraint in shapes.subject_objects(SH.sparql):
         select = shapes.value(constraint, SH.select)
-        if select is None:
+        if select is None or not _runs_alone(shapes, shape):
             continue
         prefixes = "".join(
             f"PREFIX {shapes.value(d, SH.prefix)}: <{shapes.value(d, SH.namespace)}>\n"
             for source in shapes.objects(constraint, SH.prefixes)
             for d in shapes.objects(source, SH.declare)
         )
+        deactivated = shapes.value(constraint, SH.deactivated)
         constraints.append(
             SparqlConstraint(
                 shape=shape,
@@ -226,14 +373,27 @@ def split_sparql(shapes: Graph) -> tuple[Graph, list[SparqlConstraint]]:
                 severity=shapes.value(shape, SH.severity) or SH.Violation,
                 target_nodes=set(shapes.objects(shape, SH.targetNode)),
                 target_classes=set(shapes.objects(shape, SH.targetClass)),
+                node=constraint,
+                prefixes=prefixes,
+                body=str(select),
+                deactivated=isinstance(deactivated, Literal) and deactivated.toPython() is True,
             )
         )
         skip.add(constraint)
     for t in shapes:
-        if t[1] == SH.sparql or t[0] in skip:
+        if t[0] in skip or (t[1] == SH.sparql and t[2] in skip):
             continue
         core.add(t)
     return core, constraints
+
+
+def _runs_alone(shapes: Graph, shape: Node) -> bool:
+    """Whether a shape's SPARQL constraints depend only on its own targets (see :func:`split_sparql`)."""
+    if (shape, SH.path, None) in shapes or (None, None, shape) in shapes:
+        return False
+    if (shape, RDF.type, RDFS.Class) in shapes:
+        return False  # an implicit class target
+    return not any((shape, p, None) in shapes for p in (SH.targetSubjectsOf, SH.targetObjectsOf, SH.target))
 
 
 def report_root(report: Graph) -> Node:
@@ -247,8 +407,7 @@ def report_root(report: Graph) -> Node:
 def _mark_conformance(report: Graph) -> None:
     root = report_root(report)
     violated = any(
-        report.value(r, SH.resultSeverity) == SH.Violation
-        for r in report.subjects(RDF.type, SH.ValidationResult)
+        report.value(r, SH.resultSeverity) == SH.Violation for r in report.objects(root, SH.result)
     )
     report.set((root, SH.conforms, Literal(not violated)))
 
@@ -291,9 +450,12 @@ def restrict_targets(shapes: Graph, data: Graph, focus: set[URIRef]) -> Graph:
     return restricted
 
 
-def report_from_graph(report_graph: Graph, labels: Graph) -> Report:
+def report_from_graph(report_graph: Graph, labels: Graph | StoreLabels) -> Report:
+    label = partial(labels_of, labels) if isinstance(labels, Graph) else labels.of
     results = []
-    for node in report_graph.subjects(RDF.type, SH.ValidationResult):
+    # The report's results are its sh:result values; pySHACL also types the nested results of a failed
+    # sh:node (linked by sh:detail) as sh:ValidationResult, and those are not results of the report.
+    for node in set(report_graph.objects(None, SH.result)):
         focus = report_graph.value(node, SH.focusNode)
         value = report_graph.value(node, SH.value)
         path = report_graph.value(node, SH.resultPath)
@@ -311,8 +473,8 @@ def report_from_graph(report_graph: Graph, labels: Graph) -> Report:
                 resultPath=_path_text(report_graph, path),
                 value=_term_text(value),
                 resultMessage=messages,
-                focusLabel=labels_of(labels, focus),
-                valueLabel=labels_of(labels, value),
+                focusLabel=label(focus),
+                valueLabel=label(value),
                 valueText=f'"{value}"' if isinstance(value, Literal) else None,
             )
         )

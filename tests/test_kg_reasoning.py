@@ -7,7 +7,7 @@ from rdflib import OWL, RDF, RDFS, Graph, Literal, Namespace, URIRef
 
 from kg.names import Names
 from kg.rdfio import triples_to_graph
-from kg.reasoning import RuleReasoner, Unsupported, materialize, owlrl_closure
+from kg.reasoning import RuleReasoner, Unsupported, asserted_triples, materialize, owlrl_closure
 
 EX = Namespace("http://example.org/")
 NAMES = Names()
@@ -58,6 +58,30 @@ def test_rules_equal_owlrl_on_the_city_graph(real_assembled):
     rules = RuleReasoner(ontology).closure(assembled.asserted)
     assert len(rules) > 500
     assert rules == set(owlrl_closure(assembled.asserted))
+
+
+def test_the_built_inferred_graph_is_owlrls_closure(real_assembled):
+    """The build reasons on interned term tuples read from the store (no rdflib graph): same closure."""
+    asserted = real_assembled.asserted
+    assert set(real_assembled.inferred) == set(owlrl_closure(asserted))
+
+
+def test_consuming_closure_equals_the_copying_one(real_assembled):
+    ontology = triples_to_graph(real_assembled.store.quads(NAMES.ontology_graph))
+    reasoner = RuleReasoner(ontology)
+    quads = [
+        q
+        for g in [NAMES.ontology_graph, *real_assembled.store.source_graphs()]
+        for q in real_assembled.store.quads(g)
+    ]
+    asserted = asserted_triples(quads)
+    before = set(asserted)
+    copied = reasoner.closure(asserted)
+    assert asserted == before  # not consumed: left as it was
+    consumed = reasoner.closure(asserted, consume=True)
+    assert consumed == copied
+    assert asserted > before  # the set itself was the working set and grew (noise and all)
+    assert before == set(real_assembled.asserted)  # interning changes no term
 
 
 def test_incremental_extension_equals_a_full_recomputation():
