@@ -33,7 +33,7 @@ from kg.durable import Durable, LocalDurable, RemoteStore
 from kg.engine import _free_port, _terminate, _wait_listening, find_oxigraph
 from kg.names import Names
 from kg.store import OxigraphStore
-from kg.validation import validate
+from kg.validation import validate_store
 from kg.writes import Writer
 
 BASE = "https://w3id.org/alatau-kg/"
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         writer = Writer(durable, names)
         assert writer.guard is not None
-        triples = len(writer.guard.data)
+        triples = len(writer.guard.mirror)
         print(
             f"graph: {triples} triples (asserted + inferred); writer ready in "
             f"{time.perf_counter() - t0:.2f} s",
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             if (i + 1) % 10 == 0:
                 print(f"  {i + 1}/{args.count} writes", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        full = validate(writer.guard.data, writer.guard.shapes, sparql_store=writer.guard.mirror)
+        full = validate_store(writer.guard.mirror, writer.guard.shapes)
         full_ms = (time.perf_counter() - t0) * 1000
         assert full.conforms
     print(f"{'phase':>8}  {'p50 ms':>8}  {'p90 ms':>8}  {'p99 ms':>8}")

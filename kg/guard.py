@@ -22,7 +22,7 @@ from kg.names import SH, Names
 from kg.rdfio import to_quads, to_rdflib, triples_to_graph
 from kg.reasoning import RuleReasoner, Triple, Unsupported, owlrl_closure
 from kg.store import OxigraphStore
-from kg.validation import Report, validate
+from kg.validation import FocusedValidation, Report
 
 
 @dataclass
@@ -50,20 +50,22 @@ class Guard:
         self.shapes = shapes
         self.asserted = set(asserted)
         self.inferred = set(inferred)
-        self.data = Graph()  # asserted + inferred: what validation sees
-        for t in self.asserted:
-            self.data.add(t)
-        for t in self.inferred:
-            self.data.add(t)
         self._object_targets = set(shapes.objects(None, SH.targetObjectsOf))
         if (None, SH.inversePath, None) in shapes:
             raise ShapesError("the guard assumes no sh:inversePath in the shapes (see Guard._focus)")
-        # the same triples in Oxigraph (its default graph), where the shapes' SPARQL constraints run
-        self.mirror = mirror if mirror is not None else mirror_of(self.data)
+        # asserted + inferred in Oxigraph (its default graph): the data graph the shapes validate, by
+        # SPARQL compiled from them (kg.shacl_compiled) restricted to the nodes a change touches
+        if mirror is None:
+            mirror = ox.Store()
+            mirror.bulk_extend(to_quads(self.asserted | self.inferred))
+        self.mirror = mirror
+        self.validation = FocusedValidation(mirror, shapes)  # the shapes compiled once
         try:
             self.reasoner: RuleReasoner | None = RuleReasoner(ontology)
         except Unsupported:
             self.reasoner = None
+        # the transitive properties' edges, kept up to date by apply() (extend() reads it)
+        self._index = self.reasoner.transitive_index(self.asserted | self.inferred) if self.reasoner else None
         self._lock = threading.Lock()
 
     @classmethod
@@ -138,8 +140,12 @@ class Guard:
             # Deletions can retract inferences; recomputing is exact and fast with the rules.
             closure = self.reasoner.closure(after)
         else:
-            known = self.asserted | self.inferred  # a new set: extend() grows it, not our state
-            derived = self.reasoner.extend(known, [t for t in additions if t not in known])
+            # what is known, without copying the graph: extend() grows the overlay, not our state
+            known = _Overlay(self.asserted, self.inferred)
+            new = [t for t in additions if t not in known]
+            for t in new:
+                known.add(t)
+            derived = self.reasoner.extend(known, new, self._index)
             return derived - additions - self.inferred, set()
         closure -= after
         return closure - self.inferred, self.inferred - closure
@@ -151,40 +157,42 @@ class Guard:
         with self._lock:
             inferred_added, inferred_removed = self._closure_after(add, remove)
             focus = self._focus(add | inferred_added, remove | inferred_removed)
-            plus = {t for t in add | inferred_added if t not in self.data}
-            minus = (remove | inferred_removed) - (add | inferred_added)
+            plus = [q for q in to_quads(add | inferred_added) if q not in self.mirror]
+            minus = [
+                q for q in to_quads((remove | inferred_removed) - (add | inferred_added)) if q in self.mirror
+            ]
             # Validate in place (copying the graph would cost more than the check), then restore.
-            for t in plus:
-                self.data.add(t)
-            for t in minus:
-                self.data.remove(t)
-            self.mirror.extend(to_quads(plus))
-            for q in to_quads(minus):
+            self.mirror.extend(plus)
+            for q in minus:
                 self.mirror.remove(q)
             try:
-                report = validate(self.data, self.shapes, focus_nodes=focus, sparql_store=self.mirror)
+                report = self.validation.validate(focus)
             finally:
-                for t in minus:
-                    self.data.add(t)
-                for t in plus:
-                    self.data.remove(t)
-                self.mirror.extend(to_quads(minus))
-                for q in to_quads(plus):
+                self.mirror.extend(minus)
+                for q in plus:
                     self.mirror.remove(q)
         return Checked(add, remove, inferred_added, inferred_removed, report, focus)
 
     def apply(self, checked: Checked) -> None:
         """Make a checked change part of the guard's graph."""
         with self._lock:
-            for t in checked.removals | checked.inferred_removed:
-                self.data.remove(t)
             for q in to_quads(checked.removals | checked.inferred_removed):
                 self.mirror.remove(q)
-            for t in checked.additions | checked.inferred_added:
-                self.data.add(t)
             self.mirror.extend(to_quads(checked.additions | checked.inferred_added))
-            self.asserted = (self.asserted - checked.removals) | checked.additions
-            self.inferred = (self.inferred - checked.inferred_removed) | checked.inferred_added
+            self.asserted -= checked.removals
+            self.asserted |= checked.additions
+            self.inferred -= checked.inferred_removed
+            self.inferred |= checked.inferred_added
+            if self._index is not None:
+                successors, predecessors = self._index
+                for s, p, o in checked.removals | checked.inferred_removed:
+                    if (s, p, o) not in self.asserted and (s, p, o) not in self.inferred:
+                        successors.get(p, {}).get(s, set()).discard(o)
+                        predecessors.get(p, {}).get(o, set()).discard(s)
+                for s, p, o in checked.additions | checked.inferred_added:
+                    if self.reasoner is not None and p in self.reasoner.transitive:
+                        successors[p][s].add(o)
+                        predecessors[p][o].add(s)
 
     def _focus(self, added: set[Triple], removed: set[Triple]) -> list[str]:
         """The subjects of what changes, and the nodes pointing at a node that loses a fact.
@@ -205,8 +213,27 @@ class Guard:
         for s, _, _ in removed:
             if isinstance(s, URIRef):
                 losing.add(s)
-        pointing = {s for n in losing for s in self.data.subjects(None, n) if isinstance(s, URIRef)}
+        pointing = {
+            URIRef(q.subject.value)
+            for n in losing
+            for q in self.mirror.quads_for_pattern(None, None, ox.NamedNode(str(n)), None)
+            if isinstance(q.subject, ox.NamedNode)
+        }
         return sorted(str(n) for n in nodes | pointing if not _is_vocabulary(n))
+
+
+class _Overlay:
+    """Sets read together, and what is added to them, kept apart (they do not change)."""
+
+    def __init__(self, *bases: set[Triple]):
+        self.bases = bases
+        self.added: set[Triple] = set()
+
+    def __contains__(self, triple: object) -> bool:
+        return triple in self.added or any(triple in base for base in self.bases)
+
+    def add(self, triple: Triple) -> None:
+        self.added.add(triple)
 
 
 def mirror_of(graph: Graph) -> ox.Store:

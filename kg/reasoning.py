@@ -21,13 +21,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import owlrl
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 Triple = tuple[Node, Node, Node]
+TransitiveIndex = tuple[dict[Node, dict[Node, set[Node]]], dict[Node, dict[Node, set[Node]]]]
+
+
+class Known(Protocol):
+    """What the rules need of the set of known triples: membership and adding."""
+
+    def __contains__(self, triple: object) -> bool: ...
+
+    def add(self, triple: Triple) -> None: ...
+
 
 _BUILTIN_PREFIXES = (str(RDF), str(RDFS), str(OWL), str(XSD), "http://www.w3.org/ns/shacl#")
 _TRIVIAL_TYPES = {OWL.Thing, RDFS.Resource, OWL.NamedIndividual}
@@ -175,16 +185,35 @@ class RuleReasoner:
         derived = self.extend(known, list(known))
         return derived | tbox
 
-    def extend(self, known: set[Triple], new: Iterable[Triple]) -> set[Triple]:
-        """Derive what ``new`` adds to ``known`` (a closed set that holds ``new``); ``known`` grows."""
+    def transitive_index(self, triples: Iterable[Triple]) -> TransitiveIndex:
+        """(successors, predecessors) per transitive property, over ``triples``."""
         by_pred: dict[Node, dict[Node, set[Node]]] = defaultdict(lambda: defaultdict(set))
         by_pred_obj: dict[Node, dict[Node, set[Node]]] = defaultdict(lambda: defaultdict(set))
-        for s, p, o in known:
+        for s, p, o in triples:
             if p in self.transitive:
                 by_pred[p][s].add(o)
                 by_pred_obj[p][o].add(s)
+        return by_pred, by_pred_obj
+
+    def extend(
+        self, known: Known, new: Iterable[Triple], index: TransitiveIndex | None = None
+    ) -> set[Triple]:
+        """Derive what ``new`` adds to ``known`` (a closed set that holds ``new``); ``known`` grows.
+
+        ``index``, the transitive index of ``known`` kept by the caller, saves building it from
+        ``known`` (a pass over the whole graph); it is read, never changed.
+        """
+        if index is None:
+            index = self.transitive_index(known)  # type: ignore[arg-type]  # known is a set here
+            by_pred, by_pred_obj = index
+        else:
+            by_pred, by_pred_obj = _layered(index[0]), _layered(index[1])
         derived: set[Triple] = set()
         queue = list(new)
+        for s, p, o in queue:  # the new triples are known: transitive chains run through them too
+            if p in self.transitive:
+                by_pred[p][s].add(o)
+                by_pred_obj[p][o].add(s)
 
         def add(t: Triple) -> None:
             if t not in known:
@@ -219,6 +248,28 @@ class RuleReasoner:
                     for w in list(by_pred_obj[p].get(s, ())):
                         add((w, p, o))
         return {t for t in derived if not is_noise(*t)}
+
+
+class _Layer(dict[Node, set[Node]]):
+    """One property's edges: a base kept by the caller, read-only, under edges added here."""
+
+    def __init__(self, base: dict[Node, set[Node]]):
+        super().__init__()
+        self.base = base
+
+    def __missing__(self, key: Node) -> set[Node]:
+        value = self[key] = set(self.base.get(key, ()))
+        return value
+
+    def get(self, key: Node, default: Any = None) -> Any:  # type: ignore[override]
+        return self[key] if key in self or key in self.base else default
+
+
+def _layered(index: dict[Node, dict[Node, set[Node]]]) -> dict[Node, dict[Node, set[Node]]]:
+    layers: dict[Node, dict[Node, set[Node]]] = defaultdict(lambda: _Layer({}))
+    for p, edges in index.items():
+        layers[p] = _Layer(edges)
+    return layers
 
 
 def asserted_triples(quads: Iterable[Any]) -> set[Triple]:

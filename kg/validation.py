@@ -163,8 +163,11 @@ def validate_store(
     graphs: Iterable[str] | None = None,
     data: Graph | None = None,
     label_graph: Graph | None = None,
+    focus_nodes: Iterable[str] | None = None,
 ) -> Report:
     """Validate the triples of an Oxigraph store against ``shapes``, set at a time (``kg.shacl_compiled``).
+
+    ``focus_nodes`` restricts validation to those nodes (the nodes a change touches).
 
     The data graph is the store's default graph, or the union of the named ``graphs``; it already holds
     its inferences. Every targeted shape the compiler translates is checked by SPARQL queries over all
@@ -174,9 +177,47 @@ def validate_store(
     """
     from kg.shacl_compiled import StoreData, validate_compiled
 
+    focus = None if focus_nodes is None else list(focus_nodes)
+    if focus is not None and not focus:
+        return Report(True, [], Graph())
     core, sparql_constraints = split_sparql(shapes)
     source = StoreData(store, graphs)
-    compiled = validate_compiled(source, core, sparql_constraints=sparql_constraints)
+    compiled = validate_compiled(source, core, sparql_constraints=sparql_constraints, focus=focus)
+    return _compiled_report(compiled, source, shapes, data=data, label_graph=label_graph, focus=focus)
+
+
+class FocusedValidation:
+    """:func:`validate_store` for the nodes a change touches, the shapes compiled once: the guard of
+    writes runs it on its Oxigraph copy of the graph for every change."""
+
+    def __init__(self, store: ox.Store, shapes: Graph):
+        from kg.shacl_compiled import StoreData, prepare
+
+        self.shapes = shapes
+        self.source = StoreData(store)
+        core, sparql_constraints = split_sparql(shapes)
+        self.prepared = prepare(self.source, core, sparql_constraints=sparql_constraints, focused=True)
+
+    def validate(self, focus_nodes: Iterable[str]) -> Report:
+        from kg.shacl_compiled import run_prepared
+
+        focus = list(focus_nodes)
+        if not focus:
+            return Report(True, [], Graph())
+        compiled = run_prepared(self.prepared, self.source, focus)
+        return _compiled_report(compiled, self.source, self.shapes, focus=focus)
+
+
+def _compiled_report(
+    compiled: Any,
+    source: Any,
+    shapes: Graph,
+    *,
+    data: Graph | None = None,
+    label_graph: Graph | None = None,
+    focus: list[str] | None = None,
+) -> Report:
+    """The report of a compiled validation, the shapes it could not compile validated by pySHACL."""
     report_graph = Graph()
     root = report_root(report_graph)
     for found in compiled.results:
@@ -187,7 +228,7 @@ def validate_store(
             for row in source.rows("SELECT ?s ?p ?o WHERE { ?s ?p ?o }"):
                 data.add((to_rdflib(row["s"]), to_rdflib(row["p"]), to_rdflib(row["o"])))
         alone = only_targets_of(shapes, set(compiled.fallback))
-        fallback = validate(data, alone)
+        fallback = validate(data, alone, focus_nodes=focus)
         for t in fallback.graph:
             if t[1] in (SH.conforms,) or (t[1] == RDF.type and t[2] == SH.ValidationReport):
                 continue
@@ -196,7 +237,10 @@ def validate_store(
             else:
                 report_graph.add(t)
     _mark_conformance(report_graph)
-    labels: Graph | StoreLabels = label_graph if label_graph is not None else StoreLabels(store, graphs)
+    graphs = [g.value for g in source.graphs] if source.graphs is not None else None
+    labels: Graph | StoreLabels = (
+        label_graph if label_graph is not None else StoreLabels(source.store, graphs)
+    )
     return report_from_graph(report_graph, labels)
 
 
