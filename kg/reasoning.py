@@ -251,18 +251,23 @@ class RuleReasoner:
 
 
 class _Layer(dict[Node, set[Node]]):
-    """One property's edges: a base kept by the caller, read-only, under edges added here."""
+    """One property's edges: a base kept by the caller, read-only, under the edges added here (kept
+    apart: a district's thousands of members are never copied to add one)."""
 
     def __init__(self, base: dict[Node, set[Node]]):
         super().__init__()
         self.base = base
 
     def __missing__(self, key: Node) -> set[Node]:
-        value = self[key] = set(self.base.get(key, ()))
+        value = self[key] = set()
         return value
 
     def get(self, key: Node, default: Any = None) -> Any:  # type: ignore[override]
-        return self[key] if key in self or key in self.base else default
+        base = self.base.get(key)
+        added = dict.get(self, key)
+        if added is None:
+            return base if base is not None else default
+        return added if base is None else base | added
 
 
 def _layered(index: dict[Node, dict[Node, set[Node]]]) -> dict[Node, dict[Node, set[Node]]]:

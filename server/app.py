@@ -147,13 +147,18 @@ def _writable_engine(settings: Settings) -> tuple[OxigraphProcess, Writer]:
 def _durable_process(settings: Settings) -> OxigraphProcess:
     """The built store, served on disk by an ``oxigraph serve --location`` this process supervises:
     the durable store the workers' writers commit to (each worker is one front of kg.durable)."""
-    OxigraphStore(Names(settings.base_iri), settings.store_path, read_only=True)  # fail now if none
-    return OxigraphProcess(
+    names = Names(settings.base_iri)
+    OxigraphStore(names, settings.store_path, read_only=True)  # fail now if there is no store
+    durable = OxigraphProcess(
         lambda: b"",
         location=settings.store_path,
         timeout_s=max(60.0, settings.query_timeout_s),
         binary=settings.oxigraph_bin or None,
     ).start()
+    # Claims left by writers of a process that died (kill -9 mid-commit) would block writes until
+    # they lapse; here no writer can be running yet (the store is this service's alone), so clear them.
+    ProcessStore(durable).update(f"DROP SILENT GRAPH <{names.graph_base}locks>")
+    return durable
 
 
 def _engine_over(store: ProcessStore, settings: Settings) -> OxigraphProcess:
