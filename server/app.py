@@ -16,7 +16,7 @@ from types import FrameType
 from flask import Flask, Response, g, request
 
 from kg.config import Settings
-from kg.durable import EngineCopy, ProcessStore, RemoteStore, default_update_url
+from kg.durable import Durable, EngineCopy, ProcessStore, RemoteStore, default_update_url
 from kg.engine import Engine, OxigraphProcess, SparqlHttpEngine
 from kg.errors import UsageError
 from kg.names import Names
@@ -103,17 +103,22 @@ def external_store(settings: Settings) -> RemoteStore:
     )
 
 
-def external_writer(settings: Settings) -> Writer:
-    """Guarded writes committed to the external store. Each front process holds one; they stay
-    correct together because every commit is conditioned on the store's version (kg.durable)."""
-    started = time.perf_counter()
-    writer = Writer(
-        external_store(settings),
+def writer_over(durable: OxigraphStore | Durable, settings: Settings) -> Writer:
+    """A guarded writer over ``durable``, configured by ``settings``."""
+    return Writer(
+        durable,
         Names(settings.base_iri),
         write_graphs=settings.write_graphs,
         guard=settings.guard_writes,
         skolemize=settings.skolemize_blank_nodes,
     )
+
+
+def external_writer(settings: Settings) -> Writer:
+    """Guarded writes committed to the external store. Each front process holds one; they stay
+    correct together because every commit is conditioned on the store's version (kg.durable)."""
+    started = time.perf_counter()
+    writer = writer_over(external_store(settings), settings)
     log.info(
         "writes enabled on %s: %d quads read in %.1f s, at version %d",
         settings.engine_url,
@@ -127,13 +132,7 @@ def external_writer(settings: Settings) -> Writer:
 def _writable_engine(settings: Settings) -> tuple[OxigraphProcess, Writer]:
     names = Names(settings.base_iri)
     durable = OxigraphStore(names, settings.store_path)  # read-write: this process owns the store
-    writer = Writer(
-        durable,
-        names,
-        write_graphs=settings.write_graphs,
-        guard=settings.guard_writes,
-        skolemize=settings.skolemize_blank_nodes,
-    )
+    writer = writer_over(durable, settings)
     engine = OxigraphProcess(
         writer.dump_nquads,
         timeout_s=settings.query_timeout_s,
@@ -176,13 +175,7 @@ def _worker_writer(settings: Settings, durable: OxigraphProcess, engine: Oxigrap
     the query engine level with it by replaying what the engine lacks (Writer.replay_to), so the
     workers' updates may reach the engine in any order."""
     started = time.perf_counter()
-    writer = Writer(
-        ProcessStore(durable),
-        Names(settings.base_iri),
-        write_graphs=settings.write_graphs,
-        guard=settings.guard_writes,
-        skolemize=settings.skolemize_blank_nodes,
-    )
+    writer = writer_over(ProcessStore(durable), settings)
     copy = EngineCopy(engine)
 
     def publish(update: str) -> None:
