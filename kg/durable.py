@@ -71,10 +71,6 @@ class LocalDurable:
         where = store.path if isinstance(store, OxigraphStore) else None
         self.description = f"the Oxigraph store {where or '(in memory)'}"
 
-    @classmethod
-    def of(cls, store: ox.Store) -> LocalDurable:
-        return cls(store)
-
     def quads(self) -> Iterator[ox.Quad]:
         return iter(self.raw)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
@@ -19,8 +20,8 @@ from rdflib.term import Node
 
 from kg.errors import ShapesError
 from kg.names import SH, Names
-from kg.rdfio import to_quads, to_rdflib, triples_to_graph
-from kg.reasoning import RuleReasoner, Triple, Unsupported, owlrl_closure
+from kg.rdfio import to_quads, triples_to_graph
+from kg.reasoning import RuleReasoner, Triple, Unsupported, asserted_triples, owlrl_closure
 from kg.store import OxigraphStore
 from kg.validation import FocusedValidation, Report
 
@@ -55,11 +56,8 @@ class Guard:
             raise ShapesError("the guard assumes no sh:inversePath in the shapes (see Guard._focus)")
         # asserted + inferred in Oxigraph (its default graph): the data graph the shapes validate, by
         # SPARQL compiled from them (kg.shacl_compiled) restricted to the nodes a change touches
-        if mirror is None:
-            mirror = ox.Store()
-            mirror.bulk_extend(to_quads(self.asserted | self.inferred))
-        self.mirror = mirror
-        self.validation = FocusedValidation(mirror, shapes)  # the shapes compiled once
+        self.mirror = mirror if mirror is not None else mirror_of(self.asserted | self.inferred)
+        self.validation = FocusedValidation(self.mirror, shapes)  # the shapes compiled once
         try:
             self.reasoner: RuleReasoner | None = RuleReasoner(ontology)
         except Unsupported:
@@ -82,19 +80,9 @@ class Guard:
 
         sources = [g.value for g in dataset.named_graphs() if names.is_source_graph(g.value)]
         reasoned = [names.ontology_graph, *sorted(sources)]
-        terms: dict[object, Node] = {}  # each term converted once (IRIs repeat across triples)
-
-        def triple(q: ox.Quad) -> Triple:
-            out = []
-            for term in (q.subject, q.predicate, q.object):
-                node = terms.get(term)
-                if node is None:
-                    node = terms[term] = to_rdflib(term)
-                out.append(node)
-            return (out[0], out[1], out[2])
-
-        asserted = {triple(q) for graph in reasoned for q in quads(graph)}
-        inferred = {triple(q) for q in quads(names.inferred_graph)}
+        terms: dict[Any, Node] = {}  # each term converted once, shared by both sets
+        asserted = asserted_triples((q for graph in reasoned for q in quads(graph)), terms)
+        inferred = asserted_triples(quads(names.inferred_graph), terms)
         mirror = ox.Store()  # straight from the dataset, no round trip through rdflib
         mirror.bulk_extend(
             ox.Quad(q.subject, q.predicate, q.object)
@@ -234,7 +222,7 @@ class _Overlay:
         self.added.add(triple)
 
 
-def mirror_of(graph: Graph) -> ox.Store:
+def mirror_of(graph: Iterable[Triple]) -> ox.Store:
     """An in-memory Oxigraph store holding ``graph``'s triples in its default graph."""
     store = ox.Store()
     store.bulk_extend(to_quads(graph))

@@ -277,15 +277,15 @@ def _layered(index: dict[Node, dict[Node, set[Node]]]) -> dict[Node, dict[Node, 
     return layers
 
 
-def asserted_triples(quads: Iterable[Any]) -> set[Triple]:
+def asserted_triples(quads: Iterable[Any], terms: dict[Any, Node] | None = None) -> set[Triple]:
     """Oxigraph quads as a set of rdflib term triples, each distinct term one object (interned).
 
     The rules need nothing but tuples; an rdflib ``Graph`` of the same triples (three nested-dict
-    indexes) takes several times the memory.
+    indexes) takes several times the memory. ``terms`` shares the interning across calls.
     """
     from kg.rdfio import to_rdflib
 
-    terms: dict[Any, Node] = {}
+    terms = {} if terms is None else terms
 
     def term(t: Any) -> Node:
         found = terms.get(t)

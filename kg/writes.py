@@ -159,7 +159,7 @@ class Writer:
         self._lock = threading.RLock()
         self.working = ox.Store()
         self.working.bulk_extend(self.durable.quads())
-        self.version = read_version(LocalDurable.of(self.working), names)
+        self.version = read_version(LocalDurable(self.working), names)
         self.guard = Guard.from_dataset(names, self.working) if guard else None
         self.caught_up = 0  # changes by other writers applied here (sync)
         # Blank nodes written become these IRIs (None: blank nodes are refused). A blank node cannot
