@@ -16,21 +16,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyoxigraph as ox
-
 from kg.config import Settings
-from kg.durable import Durable, LocalDurable, RemoteStore
-from kg.engine import _free_port, _terminate, _wait_listening, find_oxigraph
+from kg.durable import Durable, LocalDurable, ProcessStore, RemoteStore
+from kg.engine import OxigraphProcess
 from kg.names import Names
 from kg.store import OxigraphStore
 from kg.validation import validate_store
@@ -67,24 +63,10 @@ def pct(values: list[float], q: float) -> float:
 @contextlib.contextmanager
 def external_copy(store: OxigraphStore, tmp: Path) -> Iterator[RemoteStore]:
     """An Oxigraph server on disk holding ``store``'s graphs (pushed one graph at a time)."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [find_oxigraph(), "serve", "--location", str(tmp / "db"), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_listening(process, port)
-        url = f"http://127.0.0.1:{port}"
-        remote = RemoteStore(url + "/query", url + "/update", url + "/store", timeout_s=600)
-        for graph in store.graphs():
-            buffer = io.BytesIO()
-            triples = (ox.Triple(q.subject, q.predicate, q.object) for q in store.quads(graph))
-            ox.serialize(triples, buffer, format=ox.RdfFormat.N_TRIPLES)
-            remote.put_graph(graph, buffer.getvalue())
+    with OxigraphProcess(lambda: b"", location=tmp / "db") as process:
+        remote = ProcessStore(process, timeout_s=600)
+        remote.push(store)
         yield remote
-    finally:
-        _terminate(process)
 
 
 def main(argv: list[str] | None = None) -> int:

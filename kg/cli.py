@@ -20,7 +20,7 @@ import pyoxigraph as ox
 from kg import __version__
 from kg.build import assemble, build, load_additions, open_context, validate_additions
 from kg.config import Settings
-from kg.durable import LocalDurable, RemoteStore, default_update_url, read_version
+from kg.durable import LocalDurable, RemoteStore, read_version
 from kg.errors import KGError, LoadError, NotConformant, StoreError, UsageError
 from kg.names import Names
 from kg.rdfio import format_by_name, format_for_path, parse_file
@@ -195,12 +195,7 @@ def cmd_push(args: argparse.Namespace, out: IO[str]) -> int:
     settings = _settings(args)
     store = open_context(settings, _progress)
     names = store.names
-    remote = RemoteStore(
-        settings.engine_url,
-        settings.engine_update_url or default_update_url(settings.engine_url),
-        settings.engine_store_url,
-        timeout_s=max(300.0, settings.query_timeout_s),
-    )
+    remote = RemoteStore.from_settings(settings, timeout_s=300.0)
     local_version = read_version(LocalDurable(store), names)
     remote_version = read_version(remote, names)
     if remote_version > local_version and not args.force:
@@ -210,18 +205,9 @@ def cmd_push(args: argparse.Namespace, out: IO[str]) -> int:
         )
     t0 = time.perf_counter()
     graphs = store.graphs()
-    total = 0
-    for i, graph in enumerate(graphs, start=1):
-        buffer = io.BytesIO()
-        ox.serialize(
-            (ox.Triple(q.subject, q.predicate, q.object) for q in store.quads(graph)),
-            buffer,
-            format=ox.RdfFormat.N_TRIPLES,
-        )
-        count = store.count(graph)
-        remote.put_graph(graph, buffer.getvalue())
-        total += count
-        _progress(f"[{i}/{len(graphs)}] {_short(graph, names)}: {count} triples")
+    total = remote.push(
+        store, lambda i, n, graph, count: _progress(f"[{i}/{n}] {_short(graph, names)}: {count} triples")
+    )
     others = sorted(set(remote.graph_names()) - set(graphs))
     print(
         f"pushed {total} triples in {len(graphs)} graphs to {settings.engine_url} "

@@ -26,11 +26,12 @@ import http.client
 import io
 import urllib.parse
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 import pyoxigraph as ox
 
+from kg.config import Settings
 from kg.engine import EngineError, EngineUnavailable, OxigraphProcess
 from kg.names import Names
 from kg.store import OxigraphStore
@@ -116,10 +117,20 @@ class RemoteStore:
     ):
         self._query_url = query_url
         self._update_url = update_url
-        self.store_url = store_url
+        self._store_url = store_url
         self.timeout_s = timeout_s
         self.union_param = union_param
         self.description = f"the SPARQL store {query_url} (updates: {update_url})"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, timeout_s: float = 60.0) -> RemoteStore:
+        """The external store of ``settings`` (``engine_url`` and the update and graph store URLs)."""
+        return cls(
+            settings.engine_url,
+            settings.engine_update_url or default_update_url(settings.engine_url),
+            settings.engine_store_url,
+            timeout_s=max(timeout_s, settings.query_timeout_s),
+        )
 
     @property
     def query_url(self) -> str:
@@ -128,6 +139,10 @@ class RemoteStore:
     @property
     def update_url(self) -> str:
         return self._update_url
+
+    @property
+    def store_url(self) -> str:
+        return self._store_url
 
     # --- HTTP ---------------------------------------------------------------------------------------
 
@@ -229,6 +244,22 @@ class RemoteStore:
 
     # --- loading a built dataset (alatau-kg push) ---------------------------------------------------
 
+    def push(self, local: OxigraphStore, progress: Callable[[int, int, str, int], None] | None = None) -> int:
+        """Replace each named graph of ``local`` here (one graph at a time); the triples pushed.
+        ``progress(i, n, graph, triples)`` is called after each graph."""
+        total = 0
+        graphs = local.graphs()
+        for i, graph in enumerate(graphs, start=1):
+            buffer = io.BytesIO()
+            triples = (ox.Triple(q.subject, q.predicate, q.object) for q in local.quads(graph))
+            ox.serialize(triples, buffer, format=ox.RdfFormat.N_TRIPLES)
+            self.put_graph(graph, buffer.getvalue())
+            count = local.count(graph)
+            total += count
+            if progress is not None:
+                progress(i, len(graphs), graph, count)
+        return total
+
     def put_graph(self, graph: str, triples: bytes) -> None:
         """Replace one named graph with N-Triples: a Graph Store ``PUT`` when the store's graph store
         endpoint is known, else ``DROP SILENT GRAPH`` and ``INSERT DATA`` in one update request."""
@@ -263,6 +294,10 @@ class ProcessStore(RemoteStore):
     @property
     def update_url(self) -> str:
         return self.process.query_url.rsplit("/", 1)[0] + "/update"
+
+    @property
+    def store_url(self) -> str:
+        return self.process.query_url.rsplit("/", 1)[0] + "/store"
 
 
 class EngineCopy(ProcessStore):

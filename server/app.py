@@ -16,7 +16,7 @@ from types import FrameType
 from flask import Flask, Response, g, request
 
 from kg.config import Settings
-from kg.durable import Durable, EngineCopy, ProcessStore, RemoteStore, default_update_url
+from kg.durable import Durable, EngineCopy, ProcessStore, RemoteStore
 from kg.engine import Engine, OxigraphProcess, SparqlHttpEngine
 from kg.errors import UsageError
 from kg.names import Names
@@ -93,16 +93,6 @@ def external_engine(settings: Settings) -> SparqlHttpEngine:
     )
 
 
-def external_store(settings: Settings) -> RemoteStore:
-    """The external store's query, update and graph store endpoints, for writes and ``push``."""
-    return RemoteStore(
-        settings.engine_url,
-        settings.engine_update_url or default_update_url(settings.engine_url),
-        settings.engine_store_url,
-        timeout_s=max(60.0, settings.query_timeout_s),
-    )
-
-
 def writer_over(durable: OxigraphStore | Durable, settings: Settings) -> Writer:
     """A guarded writer over ``durable``, configured by ``settings``."""
     return Writer(
@@ -118,7 +108,7 @@ def external_writer(settings: Settings) -> Writer:
     """Guarded writes committed to the external store. Each front process holds one; they stay
     correct together because every commit is conditioned on the store's version (kg.durable)."""
     started = time.perf_counter()
-    writer = writer_over(external_store(settings), settings)
+    writer = writer_over(RemoteStore.from_settings(settings), settings)
     log.info(
         "writes enabled on %s: %d quads read in %.1f s, at version %d",
         settings.engine_url,
