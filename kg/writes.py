@@ -90,8 +90,6 @@ class NotFound(KGError):
 class WriteConflict(KGError):
     """Other writers kept committing first (HTTP 409): nothing was stored; the request may be retried."""
 
-    status = 409
-
     def to_dict(self) -> dict[str, Any]:
         return {"error": "write_conflict", "message": str(self)}
 
@@ -490,8 +488,8 @@ class Writer:
                 if attempt:
                     time.sleep(random.uniform(0.005, 0.02) * min(attempt, 8))  # let the winner finish
                 self.sync()
-                if change.base_version is not None and change.base_version != self.version:
-                    change = change.replan() if change.replan is not None else self._rebased(change)
+                if change.replan is not None and change.base_version != self.version:
+                    change = change.replan()
                 outcome = self._commit(change, agent=agent, source=source, comment=comment)
                 if outcome is not None:
                     return outcome
@@ -499,17 +497,6 @@ class Writer:
                 f"other writers committed first {self.attempts} times in a row; nothing was stored: "
                 "send the request again"
             )
-
-    def _rebased(self, change: Change) -> Change:
-        """A change with no plan to rerun, against the current graph: it adds what is missing and
-        removes what is there."""
-        return Change(
-            added={q for q in change.added if q not in self.working},
-            removed={q for q in change.removed if q in self.working},
-            operation=change.operation,
-            reverts=change.reverts,
-            base_version=self.version,
-        )
 
     def _commit(self, change: Change, *, agent: str, source: str, comment: str) -> Outcome | None:
         """Check and commit at the current version; None if another writer committed first."""
