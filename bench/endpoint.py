@@ -55,8 +55,8 @@ from urllib.parse import urlencode, urlsplit
 import pyoxigraph as ox
 
 from bench.synthetic import generate, parse_count
-from kg.engine import find_oxigraph
-from kg.tokens import digest
+from kg.changes.tokens import digest
+from kg.engine.process import find_oxigraph
 
 TIMEOUT_S = 10
 ACCEPT_RESULTS = "application/sparql-results+json"
@@ -235,7 +235,16 @@ def servers(out: Path, serve_args: list[str], writable: bool = False) -> Iterato
     oxigraph = find_oxigraph()
     tokens = f"bench:writer:{digest(secrets.token_hex(16))}" if writable else ""
     env = {**os.environ, "ALATAU_KG_TOKENS": tokens, "ALATAU_KG_TOKENS_FILE": str(out / "no-tokens.json")}
-    ours = [sys.executable, "-m", "kg.cli", "serve", "--store", str(out / "store"), "--port", str(ports[0])]
+    ours = [
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--store",
+        str(out / "store"),
+        "--port",
+        str(ports[0]),
+    ]
     ours += ["--query-timeout-s", str(TIMEOUT_S), *serve_args]
     rocks = [oxigraph, "serve", "--location", str(out / "oxrocks"), "--bind", f"127.0.0.1:{ports[1]}"]
     memory = [oxigraph, "serve", "--bind", f"127.0.0.1:{ports[2]}"]

@@ -52,7 +52,7 @@ def measure(store: Path) -> tuple[int, float, float]:
     env = {**os.environ, "ALATAU_KG_STORE_PATH": str(store), "ALATAU_KG_PORT": str(free_port())}
     env.pop("ALATAU_KG_TOKENS", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve"], env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "server.cli", "serve"], env=env, stderr=subprocess.PIPE, text=True
     )
     try:
         url = None

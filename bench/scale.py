@@ -12,7 +12,7 @@ end of each phase and reset (``/proc/self/clear_refs``) for the next, so a phase
 what it holds at its worst. Then, in another subprocess, the same asserted graph is reasoned by the
 rules and by owlrl (up to ``--owlrl-up-to``, each run cut at ``--owlrl-timeout``) for the ratio,
 and the two closures are compared. Up to ``--compare-up-to``, validation alone is timed both ways:
-set-at-a-time on Oxigraph (``kg.shacl_compiled``, what the build uses) and node by node with pySHACL
+set-at-a-time on Oxigraph (``kg.checks.compiled``, what the build uses) and node by node with pySHACL
 (the reference), and their reports compared. ``--shapes-at`` times pySHACL shape by shape, to show
 where its time goes.
 
@@ -129,8 +129,8 @@ def load_asserted(data_dir: Path) -> tuple[Any, Any]:
 
     from kg.build import load_graph_file, load_source_file, ontology_files
     from kg.config import Settings
-    from kg.names import Names
-    from kg.rdfio import triples_to_graph
+    from kg.rdf.names import Names
+    from kg.rdf.parsing import triples_to_graph
 
     settings = Settings.from_env(data_dir=data_dir)
     names = Names(settings.base_iri)
@@ -150,7 +150,7 @@ def child_reasoners(data_dir: Path, engine: str) -> dict[str, Any]:
 
     The peak is that of the reasoning itself (the loaded graph included, its loading not).
     """
-    from kg.reasoning import materialize, owlrl_closure
+    from kg.checks.reasoning import materialize, owlrl_closure
 
     asserted, ontology = load_asserted(data_dir)
     meter = PeakMeter()
@@ -171,11 +171,11 @@ def child_shapes(data_dir: Path) -> dict[str, Any]:
     from rdflib import Graph
 
     from kg.build import load_shapes
+    from kg.checks.guard import mirror_of
+    from kg.checks.reasoning import materialize
+    from kg.checks.validation import validate
     from kg.config import Settings
-    from kg.guard import mirror_of
-    from kg.names import SH
-    from kg.reasoning import materialize
-    from kg.validation import validate
+    from kg.rdf.names import SH
 
     asserted, ontology = load_asserted(data_dir)
     data = asserted + materialize(asserted, ontology)
@@ -201,10 +201,10 @@ def child_validators(data_dir: Path) -> dict[str, Any]:
     SHACL-SPARQL constraints on the same Oxigraph store, as the build did before), on the same triples;
     and whether the two reports hold the same results."""
     from kg.build import load_shapes
+    from kg.checks.guard import mirror_of
+    from kg.checks.reasoning import materialize
+    from kg.checks.validation import validate, validate_store
     from kg.config import Settings
-    from kg.guard import mirror_of
-    from kg.reasoning import materialize
-    from kg.validation import validate, validate_store
 
     asserted, ontology = load_asserted(data_dir)
     data = asserted + materialize(asserted, ontology)

@@ -24,13 +24,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from kg.changes.durable import Durable, LocalDurable, ProcessStore, RemoteStore
+from kg.changes.writer import Writer
+from kg.checks.validation import validate_store
 from kg.config import Settings
-from kg.durable import Durable, LocalDurable, ProcessStore, RemoteStore
-from kg.engine import OxigraphProcess
-from kg.names import Names
-from kg.store import OxigraphStore
-from kg.validation import validate_store
-from kg.writes import Writer
+from kg.engine.local import OxigraphStore
+from kg.engine.process import OxigraphProcess
+from kg.rdf.names import Names
 
 BASE = "https://w3id.org/alatau-kg/"
 

@@ -17,15 +17,16 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph
 
+from kg.changes.writer import Change, logged_changes
+from kg.checks.guard import Guard
+from kg.checks.reasoning import RuleReasoner, Triple, asserted_triples, owlrl_closure
+from kg.checks.report import Report
+from kg.checks.validation import validate_store
 from kg.config import Settings
-from kg.errors import LoadError, NotConformant
-from kg.guard import Guard
-from kg.names import Names
-from kg.rdfio import format_for_path, parse_file, rebase_quads, to_quads, triples_to_graph
-from kg.reasoning import RuleReasoner, Triple, Unsupported, asserted_triples, owlrl_closure
-from kg.store import OxigraphStore
-from kg.validation import Report, validate_store
-from kg.writes import Change, logged_changes
+from kg.engine.local import OxigraphStore
+from kg.errors import LoadError, NotConformant, UnsupportedAxiom
+from kg.rdf.names import Names
+from kg.rdf.parsing import format_for_path, parse_file, rebase_quads, to_quads, triples_to_graph
 
 Progress = Callable[[str], None]
 
@@ -191,7 +192,7 @@ def _reason(store: OxigraphStore, graphs: list[str], ontology: Graph, engine: st
     if engine == "rules":
         try:
             reasoner = RuleReasoner(ontology)
-        except Unsupported:
+        except UnsupportedAxiom:
             reasoner = None
     if reasoner is not None:
         asserted = asserted_triples(q for g in graphs for q in store.quads(g))

@@ -1,32 +1,50 @@
 """The library's error tree. Every error a user can cause is one of these; anything else is a bug.
 
-    KGError
-    ├── LoadError            an RDF file or body could not be read or parsed (has ``line``)
-    ├── QuerySyntaxError     a SPARQL query or update does not parse (has ``position``)
-    ├── ShapesError          the SHACL shapes themselves are broken
-    ├── NotConformant        data does not conform to the shapes (carries the report)
-    ├── StoreError           the store is missing, locked or unreadable
-    └── UsageError           a request the library cannot honour as asked (bad option value)
+    KGError                    code
+    ├── LoadError              unreadable_input      an RDF file or body could not be read or parsed (``line``)
+    ├── QuerySyntaxError       query_syntax_error    a SPARQL query or update does not parse (``position``)
+    ├── UsageError             bad_request           a request the library cannot honour as asked
+    ├── ShapesError            shapes_error          the SHACL shapes themselves are broken
+    ├── NotConformant          not_conformant        data does not conform to the shapes (``report``)
+    │   └── ChangeRejected     change_rejected       a change would break a shape; nothing was stored
+    ├── NotFound               not_found             the graph or change asked for does not exist
+    ├── Unauthorized           unauthorized          no credentials were given
+    ├── Forbidden              forbidden             the credentials do not allow this
+    ├── WriteRefused           (its own code)        a write asks for something writes never do
+    │   └── ProtectedGraph     protected_graph       … namely to change a graph that is not writable
+    ├── WriteConflict          write_conflict        other writers kept committing first; retry
+    ├── QueryTimeout           query_timeout         the query ran past the timeout and was stopped
+    ├── ResultTooLarge         result_too_large      the result is larger than the configured cap
+    └── StoreError             store_unavailable     the store is missing, locked or unreadable
+        ├── StoreChanged       (its own code)        the store was replaced or changed behind our back
+        ├── EngineUnavailable  engine_unavailable    the engine cannot be reached (dead, restarting)
+        └── EngineError        engine_error          the engine failed for a reason the query did not cause
 
-The CLI maps them to exit codes and the web layer to HTTP statuses, each in one place.
+Codes are the library's; the CLI maps the classes to exit codes and the web layer to HTTP statuses
+(``server/core/errors.py``), each in one place. No HTTP status is decided here.
+
+Two more classes are not errors a user causes but fallbacks inside the checks:
+:class:`UnsupportedAxiom` (the rule reasoner hands the ontology to owlrl) and
+:class:`UnsupportedConstraint` (the SHACL compiler hands a shape to pySHACL).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from kg.validation import Report
+from typing import Any
 
 
 class KGError(Exception):
     """Base of every error the library raises on purpose."""
 
+    code = "error"
+
     def to_dict(self) -> dict[str, Any]:
-        return {"error": type(self).__name__, "message": str(self)}
+        return {"error": self.code, "message": str(self)}
 
 
 class LoadError(KGError):
+    code = "unreadable_input"
+
     def __init__(self, message: str, *, source: str | None = None, line: int | None = None):
         super().__init__(message)
         self.source = source
@@ -42,6 +60,8 @@ class LoadError(KGError):
 
 
 class QuerySyntaxError(KGError):
+    code = "query_syntax_error"
+
     def __init__(self, message: str, *, position: dict[str, int] | None = None):
         super().__init__(message)
         self.position = position
@@ -53,13 +73,19 @@ class QuerySyntaxError(KGError):
         return data
 
 
+class UsageError(KGError):
+    code = "bad_request"
+
+
 class ShapesError(KGError):
-    pass
+    code = "shapes_error"
 
 
 class NotConformant(KGError):
-    def __init__(self, report: Report):
-        super().__init__(f"data does not conform: {report.violation_count} violation(s)")
+    code = "not_conformant"
+
+    def __init__(self, report: Any, message: str | None = None):  # a kg.checks.report.Report
+        super().__init__(message or f"data does not conform: {report.violation_count} violation(s)")
         self.report = report
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,9 +94,109 @@ class NotConformant(KGError):
         return data
 
 
+class ChangeRejected(NotConformant):
+    """The change would break a shape; nothing was stored."""
+
+    code = "change_rejected"
+
+    def __init__(self, report: Any):
+        super().__init__(
+            report, f"the change was refused: {report.violation_count} violation(s) of the shapes"
+        )
+
+
+class NotFound(KGError):
+    """The graph or change asked for does not exist."""
+
+    code = "not_found"
+
+
+class Unauthorized(KGError):
+    """No credentials were given."""
+
+    code = "unauthorized"
+
+
+class Forbidden(KGError):
+    """Credentials were given but do not allow this."""
+
+    code = "forbidden"
+
+
+class WriteRefused(KGError):
+    """The request asks for something writes never do (``code`` says what)."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+class ProtectedGraph(WriteRefused):
+    """The change touches a graph that is not writable (the ontology, the shapes, the inferences, …)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="protected_graph")
+
+
+class WriteConflict(KGError):
+    """Other writers kept committing first: nothing was stored; the request may be retried."""
+
+    code = "write_conflict"
+
+
+class QueryTimeout(KGError):
+    code = "query_timeout"
+
+    def __init__(self, message: str, *, timeout_s: float, stuck: bool = False):
+        super().__init__(message)
+        self.timeout_s = timeout_s
+        self.stuck = stuck  # the engine did not stop the query itself
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "timeout_s": self.timeout_s}
+
+
+class ResultTooLarge(KGError):
+    code = "result_too_large"
+
+    def __init__(self, message: str, *, limit_bytes: int):
+        super().__init__(message)
+        self.limit_bytes = limit_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "limit_bytes": self.limit_bytes}
+
+
 class StoreError(KGError):
-    pass
+    code = "store_unavailable"
 
 
-class UsageError(KGError):
-    pass
+class StoreChanged(StoreError):
+    """The store is not the one this process read: replaced, restored or written outside guarded writes."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+class EngineUnavailable(StoreError):
+    code = "engine_unavailable"
+
+    def __init__(self, message: str, *, retryable: bool = True):
+        super().__init__(message)
+        self.retryable = retryable  # the engine received nothing of it, or answered nothing yet
+
+
+class EngineError(StoreError):
+    code = "engine_error"
+
+
+# --- fallbacks inside the checks (never reach a user) ----------------------------------------------
+
+
+class UnsupportedAxiom(Exception):
+    """The ontology uses an OWL construct the rule engine does not implement (owlrl takes over)."""
+
+
+class UnsupportedConstraint(Exception):
+    """A SHACL construct the compiler does not translate (the shape goes to pySHACL)."""

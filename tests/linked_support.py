@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from kg.config import Settings
-from kg.engine import OxigraphProcess
+from kg.engine.process import OxigraphProcess
 from server.app import create_app
 from tests.server_support import Live, serving
 

@@ -31,7 +31,7 @@ from waitress.server import create_server
 
 from kg.build import build
 from kg.config import Settings
-from kg.engine import Engine, OxigraphProcess
+from kg.engine.process import Engine, OxigraphProcess
 from server.app import create_app
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini"
@@ -179,7 +179,7 @@ def serve_process(settings: Settings, extra_env: dict[str, str] | None = None) -
         **(extra_env or {}),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve"],
+        [sys.executable, "-m", "server.cli", "serve"],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

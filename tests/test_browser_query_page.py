@@ -16,10 +16,10 @@ import requests
 from rdflib import Graph
 
 from kg.config import PROJECT_ROOT, Settings
-from kg.engine import OxigraphProcess
-from kg.names import Names
+from kg.engine.process import OxigraphProcess
+from kg.rdf.names import Names
 from server.app import create_app
-from server.pages import load_examples
+from server.pages.query import load_examples
 from tests.browser_support import screenshot
 from tests.server_support import Live, serving
 

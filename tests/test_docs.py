@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from kg.cli import parser
 from kg.config import PROJECT_ROOT
+from server.cli import parser
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -39,7 +39,7 @@ def test_the_readme_query_gives_the_readme_output(real_settings):
     import io
     import re
 
-    from kg.cli import main
+    from server.cli import main
 
     section = README.split("## One real query", 1)[1]
     query = re.search(r"alatau-kg query '(.*?)'\n```", section, re.S).group(1)

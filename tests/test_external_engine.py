@@ -13,10 +13,10 @@ import pytest
 import requests
 
 from kg.build import build
-from kg.engine import _free_port, _post_nquads, _terminate, _wait_listening, find_oxigraph
-from kg.names import Names
-from kg.store import OxigraphStore
-from server.app import create_app
+from kg.engine.local import OxigraphStore
+from kg.engine.process import _free_port, _post_nquads, _terminate, _wait_listening, find_oxigraph
+from kg.rdf.names import Names
+from server.deploy import standalone_app
 from tests.server_support import fixture_settings, serving
 
 
@@ -45,7 +45,7 @@ def test_the_service_runs_in_front_of_an_external_store(external, tmp_path):
     settings = fixture_settings(tmp_path / "unused-store").with_(
         engine_url=external, engine_union_param=False
     )
-    app = create_app(settings)
+    app = standalone_app(settings)
     engine = app.extensions["alatau_kg"].engine
     with serving(app, engine) as live:
         query = "SELECT ?s WHERE { ?s <https://w3id.org/alatau-kg/def/ontology#locatedIn> ?o }"

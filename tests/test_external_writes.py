@@ -19,14 +19,15 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from kg.cli import main
+from kg.changes.durable import LocalDurable, RemoteStore, read_version, versioned_update
+from kg.changes.tokens import digest
+from kg.changes.writer import Writer
 from kg.config import Settings
-from kg.durable import LocalDurable, RemoteStore, read_version, versioned_update
-from kg.engine import _free_port, _terminate, _wait_listening, find_oxigraph
-from kg.names import Names
-from kg.store import OxigraphStore
-from kg.tokens import digest
-from kg.writes import ChangeRejected, Writer
+from kg.engine.local import OxigraphStore
+from kg.engine.process import _free_port, _terminate, _wait_listening, find_oxigraph
+from kg.errors import ChangeRejected
+from kg.rdf.names import Names
+from server.cli import main
 from tests.server_support import ServeProcess, serve_process
 from tests.test_writes import BASE, PREFIXES, WRITER, WRITER_TOKEN, school_update
 

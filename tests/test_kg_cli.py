@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from rdflib import Dataset, Graph, URIRef
 
-from kg.cli import main
 from kg.config import Settings
+from server.cli import main
 
 AK = "https://w3id.org/alatau-kg/def/ontology#"
 ID = "https://w3id.org/alatau-kg/id/"
@@ -307,7 +307,7 @@ def test_token_add_stores_only_a_hash(mini_settings, tmp_path):
     assert code == 0
     token = out.strip()
     assert len(token) > 30 and token not in path.read_text()
-    from kg.tokens import Tokens
+    from kg.changes.tokens import Tokens
 
     principal = Tokens.load(path).authenticate(f"Bearer {token}")
     assert (principal.name, principal.role) == ("aigerim", "admin")

@@ -12,11 +12,11 @@ import pytest
 from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 
 from kg.build import data_files
+from kg.checks.validation import validate_shapes
 from kg.config import PROJECT_ROOT, Settings
-from kg.names import PROV, QB, SKOS, Names
-from kg.rdfio import parse_file, triples_to_graph
-from kg.store import OxigraphStore
-from kg.validation import validate_shapes
+from kg.engine.local import OxigraphStore
+from kg.rdf.names import PROV, QB, SKOS, Names
+from kg.rdf.parsing import parse_file, triples_to_graph
 
 QUERIES = sorted((PROJECT_ROOT / "queries").glob("*.rq"))
 NAMES = Names()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from rdflib import OWL, RDF, RDFS, Graph, Literal, Namespace, URIRef
 
-from kg.names import Names
-from kg.rdfio import triples_to_graph
-from kg.reasoning import RuleReasoner, Unsupported, asserted_triples, materialize, owlrl_closure
+from kg.checks.reasoning import RuleReasoner, Unsupported, asserted_triples, materialize, owlrl_closure
+from kg.rdf.names import Names
+from kg.rdf.parsing import triples_to_graph
 
 EX = Namespace("http://example.org/")
 NAMES = Names()

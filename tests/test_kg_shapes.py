@@ -10,10 +10,10 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph, URIRef
 
-from kg.guard import Guard
-from kg.names import Names
-from kg.rdfio import triples_to_graph
-from kg.store import OxigraphStore
+from kg.checks.guard import Guard
+from kg.engine.local import OxigraphStore
+from kg.rdf.names import Names
+from kg.rdf.parsing import triples_to_graph
 
 PREFIXES = """
 @prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
@@ -326,7 +326,7 @@ def _guard_data(guard, extra) -> Graph:
 def test_the_guard_reports_what_pyshacl_reports_for_the_nodes_a_change_touches(guard):
     """The guard validates the touched nodes by compiled SPARQL on its mirror; pySHACL on the same
     focus nodes (over an rdflib copy) must find the same results, for every invalid case."""
-    from kg.validation import validate
+    from kg.checks.validation import validate
 
     key = lambda r: (r.focusNode, r.resultPath or "", r.sourceConstraintComponent, r.resultSeverity)  # noqa: E731
     for _, ttl, expected in CASES:
@@ -338,7 +338,7 @@ def test_the_guard_reports_what_pyshacl_reports_for_the_nodes_a_change_touches(g
 
 def test_sparql_constraints_give_the_same_results_in_oxigraph_and_pyshacl(guard):
     """The SHACL-SPARQL rules run on Oxigraph (fast); pySHACL's own evaluation must agree."""
-    from kg.validation import validate
+    from kg.checks.validation import validate
 
     sparql_cases = [c for c in CASES if c[2][2] == "SPARQLConstraintComponent"]
     assert len(sparql_cases) >= 4

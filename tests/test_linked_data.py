@@ -14,7 +14,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from kg.build import build
 from kg.config import Settings
-from kg.engine import OxigraphProcess
+from kg.engine.process import OxigraphProcess
 from server.app import create_app
 from tests.linked_support import AK, BASE, ID
 from tests.server_support import Live, assert_error, fixture_settings, serving

@@ -15,9 +15,9 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, XSD
 
 from kg.config import Settings
-from kg.engine import OxigraphProcess
-from kg.names import Names
-from kg.store import OxigraphStore
+from kg.engine.local import OxigraphStore
+from kg.engine.process import OxigraphProcess
+from kg.rdf.names import Names
 from server.app import create_app
 from tests.linked_support import BASE, ID
 from tests.server_support import Live, assert_error

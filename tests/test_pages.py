@@ -11,11 +11,12 @@ import pytest
 import requests
 
 from kg.config import Settings
-from kg.describe import fold, language_order, pick
-from kg.engine import EngineResponse, OxigraphProcess
-from server import charts
+from kg.engine.process import EngineResponse, OxigraphProcess
+from kg.publish.describe import fold, language_order, pick
 from server.app import create_app
-from server.pages_i18n import format_date, format_number, parse_accept_language
+from server.core.i18n import LANGS, format_date, format_number
+from server.core.negotiation import best_language
+from server.pages import charts
 from tests.server_support import Live
 
 pytest_plugins = ["tests.server_support", "tests.linked_support"]
@@ -201,8 +202,8 @@ def test_language_helpers() -> None:
     assert pick(labels, "kk") == labels[1]  # kk → ru → en
     assert pick(labels, "en") == labels[0]
     assert pick([ox.Literal("x")], "ru") == ox.Literal("x")
-    assert parse_accept_language("fr;q=1, en-US;q=0.7, kk-KZ;q=0.8") == "kk"
-    assert parse_accept_language("fr, de") is None
+    assert best_language("fr;q=1, en-US;q=0.7, kk-KZ;q=0.8", LANGS) == "kk"
+    assert best_language("fr, de", LANGS) is None
     assert format_number("52086", "ru") == "52\u202f086" and format_number("52086", "en") == "52,086"
     assert format_number("37.1", "kk") == "37,1"
     xsd = "http://www.w3.org/2001/XMLSchema#"

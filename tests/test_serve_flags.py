@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
-from kg import cli
 from kg.config import Settings
+from server import cli
 
 FLAGS = [
     "--max-body-bytes", "1000",

@@ -15,11 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from kg.changes.tokens import digest
 from kg.config import Settings
-from kg.engine import OxigraphProcess, QueryTimeout, ResultTooLarge, SparqlHttpEngine
-from kg.names import Names
-from kg.store import OxigraphStore
-from kg.tokens import digest
+from kg.engine.local import OxigraphStore
+from kg.engine.process import OxigraphProcess, SparqlHttpEngine
+from kg.errors import QueryTimeout, ResultTooLarge
+from kg.rdf.names import Names
 from tests.server_support import (
     PATHOLOGICAL,
     STREAMING_SELECT,

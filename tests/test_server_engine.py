@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from kg.config import Settings
-from kg.engine import COMPLETE_ENDINGS, OxigraphProcess, QueryTimeout, SparqlHttpEngine
+from kg.engine.process import COMPLETE_ENDINGS, OxigraphProcess, SparqlHttpEngine
+from kg.errors import QueryTimeout
 from server.app import create_app
 from tests.server_support import (
     PATHOLOGICAL,
@@ -180,7 +181,7 @@ def test_an_engine_over_arbitrary_quads() -> None:
 
 
 def test_client_reports_an_unreachable_engine() -> None:
-    from kg.engine import EngineUnavailable
+    from kg.errors import EngineUnavailable
 
     client = SparqlHttpEngine("http://127.0.0.1:9/query", timeout_s=1)
     with pytest.raises(EngineUnavailable):

@@ -6,10 +6,10 @@ import pytest
 import requests
 
 from kg.config import Settings
-from kg.engine import OxigraphProcess, SparqlHttpEngine
-from kg.lexer import shape, tokenize
+from kg.engine.process import OxigraphProcess, SparqlHttpEngine
+from kg.rdf.sparql import shape, tokenize
 from server.app import create_app
-from server.limits import RateLimiter, ServicePolicy
+from server.core.limits import RateLimiter, ServicePolicy
 from tests.server_support import Live, assert_error, serving
 
 pytest_plugins = ["tests.server_support"]

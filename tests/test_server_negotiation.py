@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.negotiation import (
+from server.core.negotiation import (
     CSV,
     GRAPHS,
     JSON,

@@ -8,9 +8,9 @@ from pathlib import Path
 import requests
 
 from kg.config import Settings
-from kg.engine import OxigraphProcess
+from kg.engine.process import OxigraphProcess
 from server.app import create_app
-from server.pages import BUILT_IN_EXAMPLES, load_examples
+from server.pages.query import BUILT_IN_EXAMPLES, load_examples
 from tests.server_support import Live
 
 pytest_plugins = ["tests.server_support"]

@@ -1,4 +1,4 @@
-"""Set-at-a-time SHACL (kg.shacl_compiled on Oxigraph) against pySHACL, the reference.
+"""Set-at-a-time SHACL (kg.checks.compiled on Oxigraph) against pySHACL, the reference.
 
 Every comparison validates the *whole* data graph both ways: pySHACL's own ``focus_nodes`` option is
 not used, because it also filters the value nodes of nested shapes (``sh:node``, ``sh:or``,
@@ -20,13 +20,14 @@ from rdflib import RDF, XSD, Graph, Literal, URIRef
 
 from bench.synthetic import generate
 from kg.build import assemble
+from kg.checks.compiled import Compiler, StoreData, Unsupported, batched_select, validate_compiled
+from kg.checks.guard import Guard, mirror_of
+from kg.checks.report import Report, _path_text
+from kg.checks.validation import split_sparql, validate, validate_store
 from kg.config import Settings
-from kg.guard import Guard, mirror_of
-from kg.names import SH, Names
-from kg.rdfio import format_by_name, parse_bytes, to_quads, triples_to_graph
-from kg.shacl_compiled import Compiler, StoreData, Unsupported, batched_select, validate_compiled
-from kg.store import OxigraphStore
-from kg.validation import Report, _path_text, split_sparql, validate, validate_store
+from kg.engine.local import OxigraphStore
+from kg.rdf.names import SH, Names
+from kg.rdf.parsing import format_by_name, parse_bytes, to_quads, triples_to_graph
 from tests.test_kg_cli import GOOD_SCHOOL
 from tests.test_kg_shapes import CASES, OBS_TTL, SCHOOL_TTL, _graph
 

@@ -18,9 +18,10 @@ import pytest
 import requests
 from rdflib import Graph
 
+from kg.changes.tokens import digest
 from kg.config import Settings
-from kg.tokens import digest
 from server.app import create_app
+from server.deploy import standalone_app
 from tests.server_support import Live, serving
 
 BASE = "https://w3id.org/alatau-kg/"
@@ -81,7 +82,7 @@ def live(real_settings: Settings, store_copy: Path) -> Iterator[Live]:
         tokens_file=store_copy.parent / "none.json",
         query_timeout_s=5.0,
     )
-    app = create_app(settings)
+    app = standalone_app(settings)
     context = app.extensions["alatau_kg"]
     try:
         with serving(app, context.engine) as server:
@@ -543,7 +544,7 @@ def test_eight_writers_eight_readers_nothing_lost_nothing_partial(live):
 
 
 def test_a_read_only_service_refuses_writes(real_settings, tmp_path):
-    from kg.engine import OxigraphProcess
+    from kg.engine.process import OxigraphProcess
 
     settings = real_settings.with_(tokens="", tokens_file=tmp_path / "none.json")
     with (

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from kg.names import Names
-from kg.store import OxigraphStore
-from kg.writes import Writer, _data_operations
+from kg.changes.writer import Writer, _data_operations
+from kg.engine.local import OxigraphStore
+from kg.rdf.names import Names
 
 G = "https://w3id.org/alatau-kg/graph/source/edits"
 SRC = "https://w3id.org/alatau-kg/graph/source/article-test"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from kg.config import Settings
-from kg.engine import OxigraphProcess
+from kg.engine.process import OxigraphProcess
 from server.app import create_app
 from tests.server_support import serving
 

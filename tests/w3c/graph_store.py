@@ -489,9 +489,9 @@ def alatau_graph_store(directory: Path | None = None) -> Iterator[GspTarget]:
     """Our app, writable, on a free loopback port over a scratch store: no shapes guard, base IRI its
     own URL (so ``<url>/graph/person/1.ttl`` is both the URL and the IRI of a graph), writable graphs
     ``http://www.example/gsp/…`` and ``<url>/graph/…``, blank nodes skolemized, one writer token."""
+    from kg.changes.tokens import digest
     from kg.config import Settings
-    from kg.tokens import digest
-    from server.app import create_app
+    from server.deploy import standalone_app
     from tests.server_support import serving
 
     with contextlib.ExitStack() as stack:
@@ -510,7 +510,7 @@ def alatau_graph_store(directory: Path | None = None) -> Iterator[GspTarget]:
             write_graphs=f"{W3C_GRAPHS} {base}graph/",
             skolemize_blank_nodes=True,
         )
-        late.app = create_app(settings)
+        late.app = standalone_app(settings)
         context = late.app.extensions["alatau_kg"]
         stack.callback(context.engine.stop)
         session = requests.Session()

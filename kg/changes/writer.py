@@ -1,0 +1,829 @@
+"""Validated, durable writes: plan a change, check it with the guard, commit it, log it, revert it.
+
+The :class:`Writer` owns the durable store (Oxigraph on disk) and an in-memory working copy of it.
+
+* **Plan.** A SPARQL Update is run on the working copy, under the write lock; the difference before /
+  after is the change (quads added and removed), and the working copy is put back. Graph Store
+  requests (add, replace, delete a graph) are planned directly. ``LOAD`` is refused (no outbound or
+  file access); blank nodes are refused (a change must be correctable and revertible, so every node
+  needs an IRI), or, with ``skolemize``, replaced by fresh Skolem IRIs ``<base>.well-known/genid/…``
+  (RDF 1.1 Concepts §3.5; the Graph Store maps them back to blank nodes when it serves a graph);
+  only the writable graphs may change (the source graphs by default: never the
+  ontology, the shapes, the inferences or the change log).
+* **Check.** The guard (:mod:`kg.checks.guard`) reasons over what the change touches and validates the nodes
+  it affects, in the context of the whole graph. Any ``sh:Violation`` refuses the change; warnings
+  and infos are returned with the accepted change.
+* **Commit.** One SPARQL Update operation carries the change, the change it makes to the inferred
+  graph and the change record, conditioned on the store's version (``ak:version``, the sequence number
+  of the last change) being the one the change was validated against (:func:`kg.durable.versioned_update`).
+  It is applied to the durable store first (atomically: a crash leaves all of it or none; once it
+  returns, a killed process keeps it), then to the query engine (one transaction there too, so
+  readers see all of it or nothing). Writes in one process are serialised by a lock; writers in
+  several processes over one store (:class:`kg.durable.RemoteStore`) are serialised by the version: a
+  writer that lost the race committed nothing, catches up with the changes logged since (``sync``),
+  plans and validates again. So no two writers can each pass validation and together break a shape.
+* **Log.** Each change is a ``prov:Activity`` in the changes graph: its sequence number, who (the
+  token's name), when, the operation, an optional source and comment, and every quad added and
+  removed (``ak:addition``/``ak:removal``) and every inference it added or withdrew
+  (``ak:inferredAddition``/``ak:inferredRemoval``) as an ``rdf:Statement`` with ``ak:graph`` —
+  queryable by SPARQL, enough to revert it, and enough for another writer to catch up exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import Graph
+
+from kg.changes.durable import (
+    CLAIM_LEASE_S,
+    Durable,
+    LocalDurable,
+    read_version,
+    version_quad,
+    versioned_update,
+)
+from kg.checks.guard import Checked, Guard
+from kg.checks.reasoning import Triple
+from kg.checks.report import Report
+from kg.engine.local import OxigraphStore
+from kg.errors import (
+    ChangeRejected,
+    KGError,
+    NotFound,
+    ProtectedGraph,
+    QuerySyntaxError,
+    StoreChanged,
+    UsageError,
+    WriteConflict,
+    WriteRefused,
+)
+from kg.rdf.names import Names
+from kg.rdf.parsing import to_quads, to_rdflib
+from kg.rdf.sparql import Token, tokenize, unescape
+
+Quad = ox.Quad
+log = logging.getLogger("alatau_kg.writes")
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+PROV_NS = "http://www.w3.org/ns/prov#"
+XSD_NS = "http://www.w3.org/2001/XMLSchema#"
+RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
+DCTERMS_NS = "http://purl.org/dc/terms/"
+
+
+@dataclass
+class Change:
+    """Quads to add and to remove, and what the request said about itself."""
+
+    added: set[Quad] = field(default_factory=set)
+    removed: set[Quad] = field(default_factory=set)
+    operation: str = "update"
+    reverts: str | None = None
+    # the store version the change was planned at, and how to plan it again at a newer one
+    base_version: int | None = None
+    replan: Callable[[], Change] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def empty(self) -> bool:
+        return not self.added and not self.removed
+
+
+@dataclass
+class Outcome:
+    change_iri: str | None  # None when the change was empty
+    added: int
+    removed: int
+    inferred_added: int
+    inferred_removed: int
+    report: Report
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        return {
+            "change": self.change_iri,
+            "added": self.added,
+            "removed": self.removed,
+            "inferred": {"added": self.inferred_added, "removed": self.inferred_removed},
+            "report": self.report.to_dict(lang),
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Writer:
+    """Plans, checks and commits changes to one durable store, keeping an engine in step."""
+
+    #: how many times a change is planned and checked again after losing a race to another writer
+    attempts = 20
+
+    def __init__(
+        self,
+        durable: OxigraphStore | Durable,
+        names: Names,
+        *,
+        write_graphs: str = "",
+        guard: bool = True,
+        skolemize: bool = False,
+        publish: Callable[[str], None] | None = None,
+    ):
+        self.durable: Durable = LocalDurable(durable) if isinstance(durable, OxigraphStore) else durable
+        self.names = names
+        self.prefixes = write_graphs.split() or [names.source_graph_base]
+        self.publish = publish  # applies a committed SPARQL update to the query engine
+        self._lock = threading.RLock()
+        self.working = ox.Store()
+        self.working.bulk_extend(self.durable.quads())
+        self.version = read_version(LocalDurable(self.working), names)
+        self.guard = Guard.from_dataset(names, self.working) if guard else None
+        self.caught_up = 0  # changes by other writers applied here (sync)
+        # Blank nodes written become these IRIs (None: blank nodes are refused). A blank node cannot
+        # be committed as it is: INSERT DATA gives it a fresh identity in each store it reaches, and
+        # DELETE DATA cannot name it, so it could never be removed, corrected or reverted.
+        self.skolem_base: str | None = names.base + ".well-known/genid/" if skolemize else None
+        self._protected = {
+            names.ontology_graph,
+            names.shapes_graph,
+            names.inferred_graph,
+            names.changes_graph,
+            names.graph_base + "locks",
+        }
+
+    # --- planning ----------------------------------------------------------------------------------
+
+    def _planned(self, plan: Callable[[], Change]) -> Change:
+        """``plan()`` run on the current graph (caught up first), remembering the version it saw and
+        how to plan it again if another writer commits before this change does."""
+        with self._lock:
+            self.sync()
+            change = plan()
+            change.base_version = self.version
+            change.replan = lambda: self._planned(plan)
+            return change
+
+    def plan_update(
+        self, sparql: str, *, using: list[str] | None = None, using_named: list[str] | None = None
+    ) -> Change:
+        """The change a SPARQL Update would make (nothing is stored)."""
+        text = _with_using(sparql, using or [], using_named or [])
+        return self._planned(lambda: self._plan_update_now(text))
+
+    def _plan_update_now(self, text: str) -> Change:
+        with self._lock:
+            fast = self._plan_data_only(text)
+            if fast is not None:
+                fast.added = self._skolemized(fast.added)
+                return fast
+            before = set(self.working)
+            try:
+                self.working.update(text)
+            except SyntaxError as exc:
+                raise QuerySyntaxError(f"SPARQL Update syntax error: {exc.msg or exc}") from exc
+            except OSError as exc:
+                raise WriteRefused(f"the update failed: {exc}", code="update_failed") from exc
+            after = set(self.working)
+            change = Change(added=after - before, removed=before - after, operation="update")
+            self._restore(change)
+        change.added = self._skolemized(change.added)
+        return change
+
+    def _plan_data_only(self, text: str) -> Change | None:
+        """The change of an update made only of INSERT DATA / DELETE DATA, in O(size of the change).
+
+        Each operation's quads come from running it as INSERT DATA on an empty store (the update's
+        own parser, prefixes and base); they are then applied in order against the working copy's
+        membership. Any other update (with WHERE, LOAD, CLEAR…), or a syntax error, returns None: the
+        general plan then runs the update on the working copy and diffs it (exact, O(graph)).
+        """
+        operations = _data_operations(text)
+        if operations is None:
+            return None
+        try:
+            ox.Store().update(text)  # the engine's own parser decides what is valid, as in the general plan
+        except (SyntaxError, OSError):
+            return None
+        change = Change(operation="update")
+        for kind, standalone in operations:
+            scratch = ox.Store()
+            try:
+                scratch.update(standalone)
+            except (SyntaxError, OSError):
+                return None
+            for q in scratch:
+                if kind == "DELETE":
+                    if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode):
+                        return None  # not allowed in DELETE DATA: let the engine say so
+                    if q in change.added:
+                        change.added.discard(q)
+                    elif q in self.working:
+                        change.removed.add(q)
+                elif q in change.removed:
+                    change.removed.discard(q)
+                elif q not in self.working:
+                    change.added.add(q)
+        return change
+
+    def plan_graph(self, graph: str | None, quads: Iterable[Quad], *, mode: str) -> Change:
+        """Graph Store Protocol changes: ``add`` (POST), ``replace`` (PUT) or ``delete`` (DELETE)."""
+        body = list(quads)
+        return self._planned(lambda: self._plan_graph_now(graph, body, mode))
+
+    def _plan_graph_now(self, graph: str | None, quads: list[Quad], mode: str) -> Change:
+        target: ox.NamedNode | ox.DefaultGraph = ox.NamedNode(graph) if graph else ox.DefaultGraph()
+        with self._lock:
+            current = set(self.working.quads_for_pattern(None, None, None, target))
+            if mode == "delete":
+                if not current and not self.graph_exists(graph):
+                    raise NotFound(f"no graph {graph or 'default'}")
+                return Change(removed=current, operation="delete")
+            new = self._skolemized(Quad(q.subject, q.predicate, q.object, target) for q in quads)
+            if mode == "replace":
+                return Change(added=new - current, removed=current - new, operation="put")
+            if mode == "add":
+                return Change(added=new - current, operation="post")
+        raise UsageError(f"unknown graph operation {mode!r}")
+
+    def plan_quads(self, quads: Iterable[Quad]) -> Change:
+        """Add quads, each to its own graph (a TriG or N-Quads body sent to the store)."""
+        body = list(quads)
+
+        def plan() -> Change:
+            added = {q for q in self._skolemized(body) if q not in self.working}
+            return Change(added=added, operation="post")
+
+        return self._planned(plan)
+
+    def new_graph_iri(self) -> str:
+        """A fresh graph IRI for a graph POSTed to the Graph Store itself (Graph Store Protocol §5.5):
+        under the source graphs when they are writable, else under the first writable prefix."""
+        writable = tuple(self.prefixes)
+        prefix = next(
+            (p for p in (self.names.source_graph_base, *self.prefixes) if p.startswith(writable)),
+            self.prefixes[0],
+        )
+        if not prefix.endswith(("/", "#")):
+            prefix += "/"
+        stamp = _now().replace(":", "").replace("-", "")
+        return f"{prefix}posted/{stamp}-{uuid.uuid4().hex[:8]}"
+
+    def _skolemized(self, quads: Iterable[Quad]) -> set[Quad]:
+        """``quads`` with each blank node replaced by a fresh Skolem IRI (one per blank node), when
+        this writer skolemizes; else as they are (``_admissible`` then refuses blank nodes)."""
+        base = self.skolem_base
+        if base is None:
+            return set(quads)
+        minted: dict[ox.BlankNode, ox.NamedNode] = {}
+
+        def iri(term: Any) -> Any:
+            if isinstance(term, ox.BlankNode):
+                if term not in minted:
+                    minted[term] = ox.NamedNode(base + uuid.uuid4().hex)
+                return minted[term]
+            return term
+
+        return {Quad(iri(q.subject), q.predicate, iri(q.object), q.graph_name) for q in quads}
+
+    def graph_exists(self, graph: str | None) -> bool:
+        """The default graph always exists; a named graph exists while it holds a quad (Oxigraph
+        keeps an emptied graph's name until DROP; for the Graph Store Protocol it is gone)."""
+        if graph is None:
+            return True
+        with self._lock:
+            self.sync()
+            return any(True for _ in self.working.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+
+    def graph_quads(self, graph: str | None) -> list[Quad]:
+        """The quads of one graph (None: the default graph) as they are now."""
+        target: ox.NamedNode | ox.DefaultGraph = ox.NamedNode(graph) if graph else ox.DefaultGraph()
+        with self._lock:
+            self.sync()
+            return list(self.working.quads_for_pattern(None, None, None, target))
+
+    def _restore(self, change: Change) -> None:
+        for q in change.added:
+            self.working.remove(q)
+        self.working.extend(change.removed)
+
+    # --- checking ----------------------------------------------------------------------------------
+
+    def _admissible(self, change: Change) -> None:
+        for q in change.added | change.removed:
+            graph = q.graph_name
+            if isinstance(graph, ox.DefaultGraph):
+                if self.guard is not None:
+                    raise WriteRefused(
+                        "writes name their graph (GRAPH <…>, WITH <…> or ?graph=…): the default graph "
+                        "holds nothing here; the source graphs are under " + self.names.source_graph_base,
+                        code="default_graph_write",
+                    )
+                continue
+            iri = graph.value if isinstance(graph, ox.NamedNode) else ""
+            if iri in self._protected or not iri.startswith(tuple(self.prefixes)):
+                raise ProtectedGraph(
+                    f"the graph <{iri}> cannot be written; writable graphs start with "
+                    + " or ".join(self.prefixes),
+                )
+        for q in change.added:
+            if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode):
+                raise WriteRefused(
+                    "blank nodes cannot be written: give every node an IRI (so it can be corrected, "
+                    "linked and reverted)",
+                    code="blank_node",
+                )
+
+    def _asserted_triples(self, change: Change) -> tuple[Graph, Graph]:
+        """(triples the change adds, triples it removes) over the graphs reasoning sees."""
+
+        def reasoned(g: object) -> bool:
+            if not isinstance(g, ox.NamedNode):
+                return False
+            return g.value == self.names.ontology_graph or self.names.is_source_graph(g.value)
+
+        added, removed = Graph(), Graph()
+        for q in change.added:
+            if reasoned(q.graph_name):
+                added.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+        added_triples = {(q.subject, q.predicate, q.object) for q in change.added if reasoned(q.graph_name)}
+        for q in change.removed:
+            if not reasoned(q.graph_name):
+                continue
+            # the triple leaves the reasoned data only if no other reasoned graph keeps it
+            elsewhere = any(
+                reasoned(other.graph_name) and other not in change.removed
+                for other in self.working.quads_for_pattern(q.subject, q.predicate, q.object, None)
+            )
+            if not elsewhere and (q.subject, q.predicate, q.object) not in added_triples:
+                removed.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+        return added, removed
+
+    def check(self, change: Change) -> Checked | None:
+        """Check ``change`` against the shapes without storing it (the dry run)."""
+        self._admissible(change)
+        if self.guard is None:
+            return None
+        with self._lock:
+            added, removed = self._asserted_triples(change)
+            return self.guard.check(additions=added, removals=removed)
+
+    # --- keeping up with other writers -------------------------------------------------------------
+
+    def sync(self) -> int:
+        """Catch up with the changes other writers committed to the store since this writer last
+        looked (one query when nothing changed); returns how many were applied here."""
+        with self._lock:
+            current = read_version(self.durable, self.names)
+            if current == self.version:
+                return 0
+            if current < self.version:
+                raise StoreChanged(
+                    f"the store went back from version {self.version} to {current}: it was replaced or "
+                    "restored; restart the service to read it again",
+                    code="store_replaced",
+                )
+            records = ox.Store()
+            records.bulk_extend(self._records_after(self.version))
+            applied = 0
+            for sequence, change, inferred_add, inferred_remove, record in _logged_since(records, self.names):
+                if sequence != self.version + 1:
+                    raise StoreChanged(
+                        f"the change log has no change {self.version + 1} (found {sequence}): the store "
+                        "was changed outside guarded writes; restart the service to read it again",
+                        code="change_log_gap",
+                    )
+                added, removed = self._asserted_triples(change)
+                now, before = version_quad(self.names, sequence), version_quad(self.names, self.version)
+                self.working.extend(change.added | inferred_add | record | {now})
+                for q in change.removed | inferred_remove | {before}:
+                    self.working.remove(q)
+                if self.guard is not None:
+                    self.guard.advance(
+                        added,
+                        removed,
+                        (_triple(q) for q in inferred_add),
+                        (_triple(q) for q in inferred_remove),
+                    )
+                self.version = sequence
+                applied += 1
+            self.caught_up += applied
+            return applied
+
+    def replay_to(self, target: Durable) -> int:
+        """Bring ``target`` (a copy of the store, such as the in-memory query engine) up to this
+        writer's version by replaying the logged changes it lacks, in order, each as the versioned
+        update that committed it (so replaying one twice, from two writers at once, changes nothing
+        more). Several writers publishing to one engine stay correct whatever order their own
+        updates reach it in. Returns how many changes were applied."""
+        with self._lock:
+            start = read_version(target, self.names)
+            if start >= self.version:
+                return 0
+            log = ox.Store()
+            log.bulk_extend(self._records_after(start, LocalDurable(self.working)))
+            applied = 0
+            for sequence, change, inferred_add, inferred_remove, record in _logged_since(log, self.names):
+                target.update(
+                    versioned_update(
+                        self.names,
+                        sequence - 1,
+                        change.removed | inferred_remove,
+                        change.added | inferred_add | record,
+                    )
+                )
+                applied += 1
+            return applied
+
+    def _records_after(self, version: int, source: Durable | None = None) -> list[Quad]:
+        """The change log's quads for the changes after ``version``: the changes and their statements."""
+        ak = str(self.names.ak)
+        links = (
+            " ".join(f"<{ak}{k}>" for k in ("addition", "removal", "inferredAddition", "inferredRemoval"))
+            + f" <{PROV_NS}wasAssociatedWith>"
+        )
+        rows = (source or self.durable).select(
+            f"""SELECT ?s ?p ?o WHERE {{ GRAPH <{self.names.changes_graph}> {{
+                ?change <{ak}sequence> ?n . FILTER(?n > {int(version)})
+                {{ ?change ?p ?o . BIND(?change AS ?s) }}
+                UNION {{ VALUES ?link {{ {links} }} ?change ?link ?s . ?s ?p ?o }} }} }}"""
+        )
+        graph = ox.NamedNode(self.names.changes_graph)
+        return [Quad(r["s"], r["p"], r["o"], graph) for r in rows]  # type: ignore[arg-type]
+
+    # --- committing --------------------------------------------------------------------------------
+
+    def submit(self, change: Change, *, agent: str, source: str = "", comment: str = "") -> Outcome:
+        """Check and, if no shape is violated, commit ``change``; raises ChangeRejected otherwise.
+
+        The commit is conditioned on the store's version: if another writer committed since the
+        change was planned, this writer catches up, plans the change again (``change.replan``) and
+        checks it again — up to :attr:`attempts` times, then WriteConflict (nothing stored)."""
+        with self._lock:
+            for attempt in range(self.attempts):
+                if attempt:
+                    time.sleep(random.uniform(0.005, 0.02) * min(attempt, 8))  # let the winner finish
+                self.sync()
+                if change.replan is not None and change.base_version != self.version:
+                    change = change.replan()
+                outcome = self._commit(change, agent=agent, source=source, comment=comment)
+                if outcome is not None:
+                    return outcome
+            raise WriteConflict(
+                f"other writers committed first {self.attempts} times in a row; nothing was stored: "
+                "send the request again"
+            )
+
+    def _commit(self, change: Change, *, agent: str, source: str, comment: str) -> Outcome | None:
+        """Check and commit at the current version; None if another writer committed first."""
+        checked = self.check(change)
+        report = checked.report if checked is not None else Report(True, [], Graph())
+        if not report.conforms:
+            raise ChangeRejected(report)
+        if change.empty:
+            return Outcome(None, 0, 0, 0, 0, report)
+        inferred_add: set[Quad] = set()
+        inferred_remove: set[Quad] = set()
+        if checked is not None:
+            inferred_add = set(to_quads(checked.inferred_added, self.names.inferred_graph))
+            inferred_remove = set(to_quads(checked.inferred_removed, self.names.inferred_graph))
+        stamp = _now().replace(":", "").replace("-", "")
+        change_iri = f"{self.names.base}id/change/{stamp}-{uuid.uuid4().hex[:8]}"
+        sequence = self.version + 1
+        record = self._record(
+            change,
+            change_iri,
+            agent=agent,
+            source=source,
+            comment=comment,
+            sequence=sequence,
+            inferred=(inferred_add, inferred_remove),
+        )
+        update = versioned_update(
+            self.names, self.version, change.removed | inferred_remove, change.added | inferred_add | record
+        )
+        claimed_at = time.monotonic()
+        claim = self.durable.claim(self.names, sequence)
+        if claim is None:
+            return None  # another writer is committing change number `sequence`
+        try:
+            if time.monotonic() - claimed_at > CLAIM_LEASE_S / 3:
+                return None  # too slow to trust the claim: it could lapse while we commit
+            self.durable.update(update)  # durable first: from here on the change is kept
+            ak = str(self.names.ak)
+            if not self.durable.ask(
+                f"ASK {{ GRAPH <{self.names.changes_graph}> {{ <{change_iri}> <{ak}sequence> ?n }} }}"
+            ):
+                return None  # the store had moved on: the update matched nothing and stored nothing
+        finally:
+            self.durable.release(self.names, claim, self.version)
+        self.working.update(update)
+        if checked is not None and self.guard is not None:
+            self.guard.apply(checked)
+        self.version = sequence
+        if self.publish is not None:
+            try:  # the engine is at the same version; if it already has it, a no-op
+                self.publish(update)
+            except KGError as exc:  # committed all the same: a restarted engine reloads the store
+                log.warning("the query engine did not take change %d yet: %s", sequence, exc)
+        return Outcome(
+            change_iri,
+            len(change.added),
+            len(change.removed),
+            len(inferred_add),
+            len(inferred_remove),
+            report,
+        )
+
+    def _record(
+        self,
+        change: Change,
+        iri: str,
+        *,
+        agent: str,
+        source: str,
+        comment: str,
+        sequence: int,
+        inferred: tuple[set[Quad], set[Quad]] = (set(), set()),
+    ) -> set[Quad]:
+        g = ox.NamedNode(self.names.changes_graph)
+        node = ox.NamedNode(iri)
+        ak = str(self.names.ak)
+        agent_node = ox.NamedNode(f"{self.names.base}id/agent/{agent}")
+        now = ox.Literal(_now(), datatype=ox.NamedNode(XSD_NS + "dateTime"))
+        quads = {
+            Quad(node, ox.NamedNode(RDF_NS + "type"), ox.NamedNode(ak + "Change"), g),
+            Quad(node, ox.NamedNode(RDF_NS + "type"), ox.NamedNode(PROV_NS + "Activity"), g),
+            Quad(node, ox.NamedNode(PROV_NS + "endedAtTime"), now, g),
+            Quad(node, ox.NamedNode(PROV_NS + "wasAssociatedWith"), agent_node, g),
+            Quad(agent_node, ox.NamedNode(RDF_NS + "type"), ox.NamedNode(PROV_NS + "Agent"), g),
+            Quad(agent_node, ox.NamedNode(RDFS_NS + "label"), ox.Literal(agent), g),
+            Quad(node, ox.NamedNode(ak + "operation"), ox.Literal(change.operation), g),
+            Quad(node, ox.NamedNode(ak + "sequence"), _int(sequence), g),
+            Quad(node, ox.NamedNode(ak + "addedCount"), _int(len(change.added)), g),
+            Quad(
+                node,
+                ox.NamedNode(ak + "removedCount"),
+                _int(len(change.removed)),
+                g,
+            ),
+        }
+        label = f"{change.operation} by {agent}: +{len(change.added)} −{len(change.removed)}"
+        quads.add(Quad(node, ox.NamedNode(RDFS_NS + "label"), ox.Literal(label), g))
+        if source:
+            quads.add(Quad(node, ox.NamedNode(DCTERMS_NS + "source"), ox.Literal(source), g))
+        if comment:
+            quads.add(Quad(node, ox.NamedNode(RDFS_NS + "comment"), ox.Literal(comment), g))
+        if change.reverts:
+            quads.add(Quad(node, ox.NamedNode(ak + "reverts"), ox.NamedNode(change.reverts), g))
+        kinds = (
+            ("addition", change.added),
+            ("removal", change.removed),
+            ("inferredAddition", inferred[0]),
+            ("inferredRemoval", inferred[1]),
+        )
+        for kind, items in kinds:
+            for i, q in enumerate(sorted(items, key=str), start=1):
+                st = ox.NamedNode(f"{iri}/{kind}/{i}")
+                graph_term = (
+                    q.graph_name
+                    if isinstance(q.graph_name, ox.NamedNode)
+                    else ox.NamedNode(self.names.base + "graph/default")
+                )
+                quads |= {
+                    Quad(node, ox.NamedNode(ak + kind), st, g),
+                    Quad(st, ox.NamedNode(RDF_NS + "type"), ox.NamedNode(RDF_NS + "Statement"), g),
+                    Quad(st, ox.NamedNode(RDF_NS + "subject"), q.subject, g),
+                    Quad(st, ox.NamedNode(RDF_NS + "predicate"), q.predicate, g),
+                    Quad(st, ox.NamedNode(RDF_NS + "object"), q.object, g),
+                    Quad(st, ox.NamedNode(ak + "graph"), graph_term, g),
+                }
+        return quads
+
+    # --- the change log ----------------------------------------------------------------------------
+
+    def changes(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest changes, newest first."""
+        ak = str(self.names.ak)
+        query = f"""
+            SELECT ?change ?sequence ?time ?agent ?operation ?added ?removed ?source ?comment ?reverts
+            WHERE {{
+              GRAPH <{self.names.changes_graph}> {{
+                ?change a <{ak}Change> ; <{PROV_NS}endedAtTime> ?time ;
+                        <{PROV_NS}wasAssociatedWith>/<{RDFS_NS}label> ?agent ;
+                        <{ak}operation> ?operation ; <{ak}addedCount> ?added ; <{ak}removedCount> ?removed .
+                OPTIONAL {{ ?change <{DCTERMS_NS}source> ?source }}
+                OPTIONAL {{ ?change <{RDFS_NS}comment> ?comment }}
+                OPTIONAL {{ ?change <{ak}reverts> ?reverts }}
+                OPTIONAL {{ ?change <{ak}sequence> ?sequence }}
+              }}
+            }} ORDER BY DESC(?sequence) DESC(?time) DESC(?change) LIMIT {int(limit)}"""
+        with self._lock:
+            self.sync()
+            result: Any = self.working.query(query)
+            rows = []
+            for solution in result:
+                row: dict[str, Any] = {
+                    v.value: (solution[v].value if solution[v] is not None else None)
+                    for v in result.variables
+                }
+                row["added"] = int(row["added"])
+                row["sequence"] = int(row["sequence"]) if row["sequence"] is not None else None
+                row["removed"] = int(row["removed"])
+                rows.append(row)
+        return rows
+
+    def change_quads(self, change_iri: str) -> Change:
+        """The quads a logged change added and removed."""
+        ak = str(self.names.ak)
+        with self._lock:
+            self.sync()
+            typed = self.working.quads_for_pattern(
+                ox.NamedNode(change_iri),
+                ox.NamedNode(RDF_NS + "type"),
+                ox.NamedNode(ak + "Change"),
+                ox.NamedNode(self.names.changes_graph),
+            )
+            if not any(True for _ in typed):
+                raise NotFound(f"no change {change_iri}")
+            query = f"""
+                SELECT ?kind ?s ?p ?o ?g WHERE {{ GRAPH <{self.names.changes_graph}> {{
+                    VALUES ?kind {{ <{ak}addition> <{ak}removal> }}
+                    <{change_iri}> ?kind ?st . ?st <{RDF_NS}subject> ?s ; <{RDF_NS}predicate> ?p ;
+                        <{RDF_NS}object> ?o ; <{ak}graph> ?g . }} }}"""
+            change = Change()
+            solutions: Any = self.working.query(query)
+            for row in solutions:
+                quad = Quad(row["s"], row["p"], row["o"], row["g"])
+                (change.added if row["kind"].value.endswith("addition") else change.removed).add(quad)
+        return change
+
+    def revert(self, change_iri: str, *, agent: str, comment: str = "") -> Outcome:
+        """Undo a logged change (itself a checked, logged change)."""
+        original = self.change_quads(change_iri)
+
+        def plan() -> Change:
+            return Change(
+                added={q for q in original.removed if q not in self.working},
+                removed={q for q in original.added if q in self.working},
+                operation="revert",
+                reverts=change_iri,
+            )
+
+        return self.submit(self._planned(plan), agent=agent, comment=comment or f"revert of {change_iri}")
+
+    def dump_nquads(self) -> bytes:
+        """The durable dataset as N-Quads (what the query engine loads)."""
+        with self._lock:
+            return self.durable.dump_nquads()
+
+
+def logged_changes(store: OxigraphStore, names: Names) -> tuple[list[Change], list[Quad]]:
+    """The changes logged in ``store``, oldest first, and the change log's own quads (for a rebuild)."""
+    graph = ox.NamedNode(names.changes_graph)
+    log_quads = list(store.raw.quads_for_pattern(None, None, None, graph))
+    if not log_quads:
+        return [], []
+    return [change for _, change, _, _, _ in _logged(store.raw, names)], log_quads
+
+
+def _logged(log: ox.Store, names: Names) -> list[tuple[int | None, Change, set[Quad], set[Quad], set[Quad]]]:
+    """The changes logged in ``log``'s changes graph, in commit order (sequence number, then time):
+    (sequence, the change, inferences it added, inferences it removed, its record's quads)."""
+    ak = str(names.ak)
+    query = f"""SELECT ?change ?seq ?kind ?s ?p ?o ?g WHERE {{ GRAPH <{names.changes_graph}> {{
+        ?change a <{ak}Change> ; <{PROV_NS}endedAtTime> ?time ; ?kind ?st .
+        OPTIONAL {{ ?change <{ak}sequence> ?seq }}
+        VALUES ?kind {{ <{ak}addition> <{ak}removal> <{ak}inferredAddition> <{ak}inferredRemoval> }}
+        ?st <{RDF_NS}subject> ?s ; <{RDF_NS}predicate> ?p ; <{RDF_NS}object> ?o ; <{ak}graph> ?g . }} }}
+        ORDER BY ?seq ?time ?change"""
+    entries: dict[str, tuple[int | None, Change, set[Quad], set[Quad], set[Quad]]] = {}
+    rows: Any = log.query(query)
+    graph = ox.NamedNode(names.changes_graph)
+    for row in rows:
+        iri = row["change"].value
+        if iri not in entries:
+            seq = int(row["seq"].value) if row["seq"] is not None else None
+            entries[iri] = (seq, Change(), set(), set(), set())
+        _, change, inferred_add, inferred_remove, _ = entries[iri]
+        quad = Quad(row["s"], row["p"], row["o"], row["g"])
+        kind = row["kind"].value[len(ak) :]
+        {
+            "addition": change.added,
+            "removal": change.removed,
+            "inferredAddition": inferred_add,
+            "inferredRemoval": inferred_remove,
+        }[kind].add(quad)
+    for iri, (_, _, _, _, record) in entries.items():
+        record.update(_record_quads(log, ox.NamedNode(iri), graph, names))
+    return list(entries.values())
+
+
+def _record_quads(log: ox.Store, change: ox.NamedNode, graph: ox.NamedNode, names: Names) -> set[Quad]:
+    """A change's own quads in the log: the change, its statements and its agent."""
+    quads = set(log.quads_for_pattern(change, None, None, graph))
+    links = {RDF_NS + "type", f"{names.ak}reverts"}  # links to things the record does not hold
+    for q in list(quads):
+        if isinstance(q.object, ox.NamedNode) and q.predicate.value not in links:
+            quads.update(log.quads_for_pattern(q.object, None, None, graph))
+    return quads
+
+
+def _logged_since(log: ox.Store, names: Names) -> list[tuple[int, Change, set[Quad], set[Quad], set[Quad]]]:
+    return [(seq, *rest) for seq, *rest in _logged(log, names) if seq is not None]  # type: ignore[misc]
+
+
+def _triple(q: Quad) -> Triple:
+    return (to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object))
+
+
+def _int(n: int) -> ox.Literal:
+    return ox.Literal(str(n), datatype=ox.NamedNode(XSD_NS + "integer"))
+
+
+def _brace_depths(tokens: list[Token]) -> list[int]:
+    """The depth of ``{ }`` nesting after each token (a "{" counts itself in, a "}" itself out)."""
+    depths, depth = [], 0
+    for tok in tokens:
+        if tok.kind == "other" and tok.text in ("{", "}"):
+            depth += 1 if tok.text == "{" else -1
+        depths.append(depth)
+    return depths
+
+
+def _data_operations(text: str) -> list[tuple[str, str]] | None:
+    """``[(INSERT|DELETE, that operation rewritten as a standalone INSERT DATA)]`` if ``text`` holds
+    only INSERT DATA / DELETE DATA operations (with their prologues); otherwise None."""
+    source = unescape(text)  # tokenize() gives offsets into the text with codepoint escapes replaced
+    tokens = list(tokenize(text))
+    depths = _brace_depths(tokens)
+    prologue: list[str] = []
+    operations: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        word = tok.text.upper() if tok.kind == "name" else ""
+        if word == "PREFIX" and i + 2 < len(tokens):
+            prologue.append(source[tok.offset : tokens[i + 2].offset + len(tokens[i + 2].text)])
+            i += 3
+        elif word == "BASE" and i + 1 < len(tokens):
+            prologue.append(source[tok.offset : tokens[i + 1].offset + len(tokens[i + 1].text)])
+            i += 2
+        elif word in ("INSERT", "DELETE") and i + 2 < len(tokens) and tokens[i + 1].text.upper() == "DATA":
+            if tokens[i + 2].text != "{":
+                return None
+            outside = depths[i + 2] - 1  # the matching "}" brings the depth back to this
+            j = next((k for k in range(i + 3, len(tokens)) if depths[k] == outside), len(tokens))
+            if j == len(tokens):
+                return None
+            body = source[tokens[i + 2].offset : tokens[j].offset + 1]
+            operations.append((word, "\n".join(prologue) + "\nINSERT DATA " + body))
+            i = j + 1
+        elif tok.kind == "other" and tok.text == ";":
+            i += 1
+        else:
+            return None
+    return operations or None
+
+
+def _with_using(sparql: str, using: list[str], using_named: list[str]) -> str:
+    """Refuse LOAD; apply the protocol's using-graph-uri / using-named-graph-uri as USING clauses.
+
+    SPARQL 1.1 Protocol §2.2.3: the parameters are equivalent to USING / USING NAMED in every
+    DELETE/INSERT operation, and are an error together with USING, USING NAMED or WITH.
+    """
+    tokens = list(tokenize(sparql))
+    words = [t.text.upper() if t.kind == "name" else "" for t in tokens]
+    if "LOAD" in words:
+        raise WriteRefused(
+            "LOAD is refused: writes never fetch from the network or read files", code="load_refused"
+        )
+    if not using and not using_named:
+        return sparql
+    if {"USING", "WITH"} & set(words):
+        raise WriteRefused(
+            "using-graph-uri/using-named-graph-uri cannot be combined with USING or WITH in the update",
+            code="bad_request",
+        )
+    clause = " ".join([f"USING <{g}>" for g in using] + [f"USING NAMED <{g}>" for g in using_named]) + " "
+    depths = _brace_depths(tokens)
+    inserts = [
+        tok.offset
+        for i, tok in enumerate(tokens)
+        if depths[i] == 0 and words[i] == "WHERE" and (i == 0 or words[i - 1] != "DELETE")
+    ]
+    if not inserts:
+        raise WriteRefused(
+            "using-graph-uri applies to DELETE/INSERT … WHERE operations; this update has none",
+            code="bad_request",
+        )
+    text = unescape(sparql)  # tokenize() gave offsets into the text with codepoint escapes replaced
+    for offset in reversed(inserts):
+        text = text[:offset] + clause + text[offset:]
+    return text
