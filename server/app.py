@@ -16,7 +16,7 @@ from flask import Flask, Response, g, request
 
 from kg.changes.writer import Writer
 from kg.config import Settings
-from kg.engine.process import Engine
+from kg.engine import Engine
 from server.core import cors, errors
 from server.core.context import EXTENSION_KEY, Context
 from server.linked import dataset

@@ -31,7 +31,8 @@ from waitress.server import create_server
 
 from kg.build import build
 from kg.config import Settings
-from kg.engine.process import Engine, OxigraphProcess
+from kg.engine import Engine
+from kg.engine.process import OxigraphProcess
 from server.app import create_app
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini"

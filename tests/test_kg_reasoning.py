@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from rdflib import OWL, RDF, RDFS, Graph, Literal, Namespace, URIRef
 
-from kg.checks.reasoning import RuleReasoner, Unsupported, asserted_triples, materialize, owlrl_closure
+from kg.checks.reasoning import RuleReasoner, asserted_triples, materialize, owlrl_closure
+from kg.errors import UnsupportedAxiom
 from kg.rdf.names import Names
 from kg.rdf.parsing import triples_to_graph
 
@@ -108,7 +109,7 @@ def test_incremental_extension_equals_a_full_recomputation():
 def test_constructs_outside_the_rules_fall_back_to_owlrl(axiom):
     g = _tiny()
     g.add(axiom)
-    with pytest.raises(Unsupported):
+    with pytest.raises(UnsupportedAxiom):
         RuleReasoner(g)
     assert len(materialize(g, ontology=g)) == len(owlrl_closure(g))
 

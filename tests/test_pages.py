@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from kg.config import Settings
-from kg.engine.process import EngineResponse, OxigraphProcess
+from kg.engine import EngineResponse
+from kg.engine.process import OxigraphProcess
 from kg.publish.describe import fold, language_order, pick
 from server.app import create_app
 from server.core.i18n import LANGS, format_date, format_number

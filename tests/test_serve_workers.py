@@ -18,7 +18,8 @@ import requests
 from kg.changes.tokens import digest
 from kg.config import Settings
 from kg.engine.local import OxigraphStore
-from kg.engine.process import OxigraphProcess, SparqlHttpEngine
+from kg.engine.client import SparqlClient
+from kg.engine.process import OxigraphProcess
 from kg.errors import QueryTimeout, ResultTooLarge
 from kg.rdf.names import Names
 from tests.server_support import (
@@ -206,13 +207,13 @@ def test_workers_with_write_tokens_write_through_a_durable_oxigraph(
 # --- kept-alive connections to the engine ----------------------------------------------------------
 
 
-def _local_port(client: SparqlHttpEngine) -> int | None:
-    idle = client._idle
-    return idle[-1][1].sock.getsockname()[1] if idle and idle[-1][1].sock else None
+def _local_port(client: SparqlClient) -> int | None:
+    idle = client.idle_local_ports()
+    return idle[-1] if idle else None
 
 
 def test_a_connection_is_reused_only_after_a_complete_answer(own_engine: OxigraphProcess) -> None:
-    client = SparqlHttpEngine(lambda: own_engine.query_url, timeout_s=TIMEOUT_S)
+    client = SparqlClient(lambda: own_engine.query_url, timeout_s=TIMEOUT_S)
     expected = client.query(COUNT, accept=CSV).body
     first = _local_port(client)
     assert first is not None  # kept
@@ -229,7 +230,7 @@ def test_a_connection_is_reused_only_after_a_complete_answer(own_engine: Oxigrap
 def test_a_cancelled_stream_never_leaks_into_the_next_query(own_engine: OxigraphProcess) -> None:
     """Cut streams, oversized results and plain queries at once on one client: every plain answer is
     exactly the expected one (a reused connection carrying the tail of a cut stream would not be)."""
-    client = SparqlHttpEngine(lambda: own_engine.query_url, timeout_s=TIMEOUT_S, max_result_bytes=4000)
+    client = SparqlClient(lambda: own_engine.query_url, timeout_s=TIMEOUT_S, max_result_bytes=4000)
     small = "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?s ?p ?o LIMIT 5"
     expected = client.query(small, accept="application/sparql-results+json").body
     assert len(json.loads(expected)["results"]["bindings"]) == 5

@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from kg.config import Settings
-from kg.engine.process import COMPLETE_ENDINGS, OxigraphProcess, SparqlHttpEngine
+from kg.engine.client import COMPLETE_ENDINGS, SparqlClient
+from kg.engine.process import OxigraphProcess
 from kg.errors import QueryTimeout
 from server.app import create_app
 from tests.server_support import (
@@ -183,7 +184,7 @@ def test_an_engine_over_arbitrary_quads() -> None:
 def test_client_reports_an_unreachable_engine() -> None:
     from kg.errors import EngineUnavailable
 
-    client = SparqlHttpEngine("http://127.0.0.1:9/query", timeout_s=1)
+    client = SparqlClient("http://127.0.0.1:9/query", timeout_s=1)
     with pytest.raises(EngineUnavailable):
         client.query(SIMPLE, accept="text/csv")
     assert client.status()["reachable"] is False

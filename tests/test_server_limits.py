@@ -6,7 +6,8 @@ import pytest
 import requests
 
 from kg.config import Settings
-from kg.engine.process import OxigraphProcess, SparqlHttpEngine
+from kg.engine.client import SparqlClient
+from kg.engine.process import OxigraphProcess
 from kg.rdf.sparql import shape, tokenize
 from server.app import create_app
 from server.core.limits import RateLimiter, ServicePolicy
@@ -137,7 +138,7 @@ def test_file_prefixes_cannot_be_allowlisted() -> None:
 def test_a_result_over_the_cap_is_a_503_not_a_truncated_200(
     server_settings: Settings, server_engine: OxigraphProcess
 ) -> None:
-    capped = SparqlHttpEngine(lambda: server_engine.query_url, timeout_s=2, max_result_bytes=1000)
+    capped = SparqlClient(lambda: server_engine.query_url, timeout_s=2, max_result_bytes=1000)
     settings = server_settings.with_(max_result_bytes=1000)
     with serving(create_app(settings, capped), capped) as server:
         big = requests.get(server.sparql, params={"query": "SELECT * { ?s ?p ?o }"}, timeout=30)

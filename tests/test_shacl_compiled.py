@@ -20,7 +20,8 @@ from rdflib import RDF, XSD, Graph, Literal, URIRef
 
 from bench.synthetic import generate
 from kg.build import assemble
-from kg.checks.compiled import Compiler, StoreData, Unsupported, batched_select, validate_compiled
+from kg.checks.compiled import Compiler, StoreData, batched_select, validate_compiled
+from kg.errors import UnsupportedConstraint
 from kg.checks.guard import Guard, mirror_of
 from kg.checks.report import Report, _path_text
 from kg.checks.validation import split_sparql, validate, validate_store
@@ -323,7 +324,7 @@ def test_recursive_shapes_are_refused():
         format="turtle",
     )
     store = ox.Store()
-    with pytest.raises(Unsupported):
+    with pytest.raises(UnsupportedConstraint):
         Compiler(shapes, StoreData(store).subclass_closure()).queries(
             next(iter(shapes.subjects(RDF.type, SH.NodeShape)))
         )

@@ -22,9 +22,7 @@ one wins (both may lose, and retry after a random pause). Claims carry the store
 
 from __future__ import annotations
 
-import http.client
 import io
-import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
@@ -32,9 +30,9 @@ from typing import Any, Protocol
 import pyoxigraph as ox
 
 from kg.config import Settings
+from kg.engine.client import SparqlClient, Url
 from kg.engine.local import OxigraphStore
 from kg.engine.process import OxigraphProcess
-from kg.errors import EngineError, EngineUnavailable
 from kg.rdf.names import Names
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
@@ -100,7 +98,8 @@ class LocalDurable:
 
 
 class RemoteStore:
-    """A SPARQL 1.1 store over HTTP: its query, update and (optional) graph store endpoints.
+    """A SPARQL 1.1 store over HTTP as the durable store: its query, update and (optional) graph
+    store endpoints, through the one client (:class:`kg.engine.client.SparqlClient`).
 
     Every quad of every named graph is read with one ``CONSTRUCT`` per graph (portable: no vendor
     dump endpoint needed). The store's own default graph is not read or written: guarded writes name
@@ -109,76 +108,51 @@ class RemoteStore:
 
     def __init__(
         self,
-        query_url: str,
-        update_url: str,
-        store_url: str = "",
+        query_url: Url = "",
+        update_url: Url = "",
+        store_url: Url = "",
         *,
         timeout_s: float = 60.0,
         union_param: bool = False,
+        description: str = "",
+        client: SparqlClient | None = None,
     ):
-        self._query_url = query_url
-        self._update_url = update_url
-        self._store_url = store_url
+        unlimited = 1 << 62  # the whole store is read to build a writer's working copy
+        if client is not None:
+            self.client = client.copy(timeout_s=timeout_s, max_result_bytes=unlimited)
+        else:
+            self.client = SparqlClient(
+                query_url,
+                update_url=update_url,
+                store_url=store_url,
+                timeout_s=timeout_s,
+                max_result_bytes=unlimited,
+            )
+        self.union_default_graph = union_param  # every read over the union of the store's graphs
         self.timeout_s = timeout_s
-        self.union_param = union_param
-        self.description = f"the SPARQL store {query_url} (updates: {update_url})"
+        self.description = description or f"the SPARQL store {self.client.query_url}"
 
     @classmethod
     def from_settings(cls, settings: Settings, *, timeout_s: float = 60.0) -> RemoteStore:
         """The external store of ``settings`` (``engine_url`` and the update and graph store URLs)."""
         return cls(
             settings.engine_url,
-            settings.engine_update_url or default_update_url(settings.engine_url),
+            settings.engine_update_url,
             settings.engine_store_url,
             timeout_s=max(timeout_s, settings.query_timeout_s),
         )
 
     @property
     def query_url(self) -> str:
-        return self._query_url
+        return self.client.query_url
 
     @property
     def update_url(self) -> str:
-        return self._update_url
+        return self.client.update_url
 
     @property
     def store_url(self) -> str:
-        return self._store_url
-
-    # --- HTTP ---------------------------------------------------------------------------------------
-
-    def _post(self, url: str, body: bytes, content_type: str, accept: str = "*/*") -> bytes:
-        return self._request("POST", url, body, {"Content-Type": content_type, "Accept": accept})
-
-    def _request(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> bytes:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise EngineError(f"not an http(s) URL: {url!r}")
-        https = parts.scheme == "https"
-        connection_type = http.client.HTTPSConnection if https else http.client.HTTPConnection
-        connection = connection_type(parts.hostname, parts.port, timeout=self.timeout_s)
-        target = parts.path or "/"
-        if parts.query:
-            target += "?" + parts.query
-        try:
-            connection.request(method, target, body=body, headers=headers)
-            response = connection.getresponse()
-            data = response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            raise EngineUnavailable(f"{self.description} cannot be reached: {exc}") from exc
-        finally:
-            connection.close()
-        if response.status >= 300:
-            text = data[:500].decode("utf-8", "replace").strip()
-            raise EngineError(f"{method} {url}: HTTP {response.status}: {text}")
-        return data
-
-    def _query(self, sparql: str, accept: str) -> bytes:
-        url = self.query_url
-        if self.union_param:
-            url += ("&" if "?" in url else "?") + "union-default-graph"
-        body = urllib.parse.urlencode({"query": sparql}).encode()
-        return self._post(url, body, "application/x-www-form-urlencoded", accept)
+        return self.client.store_url
 
     # --- the Durable interface ----------------------------------------------------------------------
 
@@ -188,25 +162,19 @@ class RemoteStore:
 
     def quads(self) -> Iterator[ox.Quad]:
         for graph in self.graph_names():
-            construct = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
-            body = self._query(construct, "application/n-triples")
             target = ox.NamedNode(graph)
-            for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
+            construct = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+            for t in self.client.construct(construct):
                 yield ox.Quad(t.subject, t.predicate, t.object, target)
 
     def select(self, sparql: str) -> list[Row]:
-        body = self._query(sparql, "application/sparql-results+json")
-        solutions: Any = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-        names = [v.value for v in solutions.variables]
-        return [{n: s[n] for n in names if s[n] is not None} for s in solutions]
+        return self.client.select(sparql, union_default_graph=self.union_default_graph)
 
     def ask(self, sparql: str) -> bool:
-        body = self._query(sparql, "application/sparql-results+json")
-        return bool(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
+        return self.client.ask(sparql)
 
     def update(self, sparql: str) -> None:
-        body = urllib.parse.urlencode({"update": sparql}).encode()
-        self._post(self.update_url, body, "application/x-www-form-urlencoded")
+        self.client.update(sparql, timeout_s=self.timeout_s)
 
     def dump_nquads(self) -> bytes:
         buffer = io.BytesIO()
@@ -265,9 +233,7 @@ class RemoteStore:
         """Replace one named graph with N-Triples: a Graph Store ``PUT`` when the store's graph store
         endpoint is known, else ``DROP SILENT GRAPH`` and ``INSERT DATA`` in one update request."""
         if self.store_url:
-            sep = "&" if "?" in self.store_url else "?"
-            url = self.store_url + sep + urllib.parse.urlencode({"graph": graph})
-            self._request("PUT", url, triples, {"Content-Type": "application/n-triples"})
+            self.client.put_graph(graph, triples, "application/n-triples", timeout_s=self.timeout_s)
             return
         lines = triples.decode("utf-8").splitlines()
         chunk = 50_000
@@ -278,27 +244,16 @@ class RemoteStore:
 
 
 class ProcessStore(RemoteStore):
-    """An ``oxigraph serve`` process this service runs (:class:`kg.engine.OxigraphProcess`) as a
-    store: the durable one on disk the writers commit to, or the in-memory query engine they keep in
+    """An ``oxigraph serve`` process this service runs (:class:`kg.engine.process.OxigraphProcess`) as
+    a store: the durable one on disk the writers commit to, or the in-memory query engine they keep in
     step. Its URLs follow the process across restarts."""
 
     def __init__(self, process: OxigraphProcess, *, timeout_s: float = 60.0):
-        super().__init__("", "", timeout_s=timeout_s)
-        self.process = process
         where = f"on disk at {process.location}" if process.location is not None else "in memory"
-        self.description = f"the Oxigraph store {where}"
-
-    @property
-    def query_url(self) -> str:
-        return self.process.query_url
-
-    @property
-    def update_url(self) -> str:
-        return self.process.query_url.rsplit("/", 1)[0] + "/update"
-
-    @property
-    def store_url(self) -> str:
-        return self.process.query_url.rsplit("/", 1)[0] + "/store"
+        super().__init__(
+            client=process.client, timeout_s=timeout_s, description=f"the Oxigraph store {where}"
+        )
+        self.process = process
 
 
 class EngineCopy(ProcessStore):
@@ -307,13 +262,6 @@ class EngineCopy(ProcessStore):
 
     def update(self, sparql: str) -> None:
         self.process.update(sparql)
-
-
-def default_update_url(query_url: str) -> str:
-    """``…/query`` → ``…/update`` (Oxigraph server, Fuseki); otherwise the query URL itself."""
-    if query_url.rstrip("/").endswith("/query"):
-        return query_url.rstrip("/")[: -len("query")] + "update"
-    return query_url
 
 
 # --- versions ---------------------------------------------------------------------------------------

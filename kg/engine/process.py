@@ -1,41 +1,21 @@
-"""The query engine: an ``oxigraph serve`` process we supervise, and a SPARQL protocol client for it.
+"""An ``oxigraph serve`` process we run and supervise: the engine behind the web layer.
 
 Why a separate process: pyoxigraph evaluates a query in this process with no timeout and no way to
 cancel it, so one runaway query would hold a thread and a core until it ends. Oxigraph's server has
 ``--timeout-s``, and a process can be killed when even that is not enough.
 
-    Engine (Protocol)        what the web layer needs: query, triple counts per graph, a status
-    ├── SparqlHttpEngine     a SPARQL 1.1 Protocol client for one query URL
-    └── OxigraphProcess      runs ``oxigraph serve`` in memory on a free loopback port, loads the
-                             dataset into it as N-Quads, restarts and reloads it when it dies, stops
-                             it on exit (and, on Linux, the kernel kills it if we die first)
-
-Results are never re-serialised here: the engine's bytes are read whole (up to a size cap) and
-passed on. Oxigraph streams results, so a query cancelled by its timeout (or failing) after the first
-bytes still answers ``200``, with the error text appended to a truncated body. A streamed body is
-therefore trusted only when it ends the way a complete document of its format ends
-(:data:`COMPLETE_ENDINGS`) and arrived before the engine's timeout fired.
-
-The dataset follows the standard: the default graph is the engine's default graph unless the query
-(FROM) or the request (graph URIs) says otherwise. ``union_default_graph=True`` asks, per query, for
-the union of all graphs instead (Oxigraph's ``union-default-graph`` parameter; it overrides FROM, so
-the web layer asks for it only when neither the query nor the request names graphs).
+:class:`OxigraphProcess` runs ``oxigraph serve`` in memory on a free loopback port, loads the dataset
+into it as N-Quads, restarts and reloads it when it dies, stops it on exit (and, on Linux, the
+kernel kills it if we die first). It is queried through its :class:`kg.engine.client.SparqlClient`.
+Its state (ready, generation, port, pid) lives in memory shared with forked workers
+(:mod:`kg.engine.shared`), so every worker follows a restart.
 
 Oxigraph checks its cancellation flag only at some points of evaluation (a big join being built does
 not stop at the timeout), and under load a cancelled query takes a while to wind down. A query
-that outlives the timeout by a grace period (:func:`stuck_grace`: the timeout again, at least
-:data:`STUCK_GRACE_S`) is stopped the only sure way: the engine process is killed and started
-again. Queries then in flight fail with 503, except those that had received nothing yet: they are
-retried once (safe: they are read-only and nothing of theirs was passed on).
-
-Errors, added under :class:`kg.errors.KGError`::
-
-    KGError
-    ├── QueryTimeout           the query ran past the timeout and was stopped
-    ├── ResultTooLarge         the result is larger than the configured cap
-    └── StoreError
-        ├── EngineUnavailable  the engine cannot be reached (not started, dead, restarting)
-        └── EngineError        the engine failed for a reason the query did not cause
+that outlives the timeout by a grace period (:func:`kg.engine.client.stuck_grace`) is stopped the
+only sure way: the engine process is killed and started again. Queries then in flight fail with 503,
+except those that had received nothing yet: they are retried once (safe: they are read-only and
+nothing of theirs was passed on).
 """
 
 from __future__ import annotations
@@ -43,317 +23,41 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
-import http.client
 import io
-import json
 import logging
-import math
-import mmap
 import os
-import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from typing import Any
 
 import pyoxigraph as ox
 
 from kg.config import Settings
+from kg.engine import EngineResponse
+from kg.engine.client import SparqlClient, engine_timeout
 from kg.engine.local import OxigraphStore
+from kg.engine.shared import ReadyFlag, SharedState
 from kg.errors import (
-    EngineError,
     EngineUnavailable,
     KGError,
-    QuerySyntaxError,
     QueryTimeout,
-    ResultTooLarge,
     StoreError,
-    UsageError,
 )
 from kg.rdf.names import Names
 
 log = logging.getLogger("alatau_kg.engine")
 engine_log = logging.getLogger("alatau_kg.engine.oxigraph")
 
-STUCK_GRACE_S = 3.0  # the least time past its timeout a query may take before the engine is killed
 READY_WAIT_S = 10.0  # how long a query waits for a (re)starting engine before giving up
 STARTUP_TIMEOUT_S = 120.0  # start and load; large datasets take a while to load
 MAX_RESTARTS_PER_MINUTE = 10  # past this the supervisor slows down instead of spinning
-MAX_IDLE_CONNECTIONS = 32  # kept-alive connections to the engine, per client object (per process)
-
-_ERROR_AT = re.compile(r"error at (\d+):(\d+)")
-# Oxigraph's 500 answers that the query itself caused (e.g. "The custom function <…> is not supported")
-_QUERY_CAUSED = re.compile(r"custom function .* is not supported|is not supported by this", re.IGNORECASE)
-
-# How a complete document of each format ends, for a streamed (chunked) body. Oxigraph appends
-# its error text (no final newline, no closing bracket) when a streamed query fails or is cancelled.
-COMPLETE_ENDINGS: dict[str, Callable[[bytes], bool]] = {
-    "application/sparql-results+json": lambda b: b.rstrip().endswith(b"}"),
-    "application/sparql-results+xml": lambda b: b.rstrip().endswith(b"</sparql>"),
-    "text/csv": lambda b: b.endswith(b"\n"),
-    "text/tab-separated-values": lambda b: b.endswith(b"\n"),
-    "text/turtle": lambda b: not b.strip() or b.endswith(b".\n"),
-    "application/n-triples": lambda b: not b.strip() or b.endswith(b".\n"),
-    "application/n-quads": lambda b: not b.strip() or b.endswith(b".\n"),
-    "application/trig": lambda b: not b.strip() or b.rstrip().endswith((b".", b"}")),
-    "application/ld+json": lambda b: b.rstrip().endswith((b"]", b"}")),
-    "application/rdf+xml": lambda b: b.rstrip().endswith(b"</rdf:RDF>"),
-}
-
-
-class _NotAnswered(Exception):
-    """The connection failed before any answer (the query may not have reached the engine)."""
-
-
-@dataclass(frozen=True)
-class EngineResponse:
-    """A successful answer, as the engine wrote it."""
-
-    status: int
-    content_type: str
-    body: bytes
-
-
-class Engine(Protocol):
-    """What the web layer asks of a query engine."""
-
-    timeout_s: float
-
-    def query(
-        self,
-        sparql: str,
-        *,
-        accept: str,
-        default_graphs: Sequence[str] = (),
-        named_graphs: Sequence[str] = (),
-        union_default_graph: bool = False,
-    ) -> EngineResponse: ...
-
-    def graph_counts(self) -> dict[str, int]: ...
-
-    def status(self) -> dict[str, Any]: ...
-
-
-class SparqlHttpEngine:
-    """A client of one SPARQL 1.1 query URL (https://www.w3.org/TR/sparql11-protocol/#query-operation).
-
-    ``engine_timeout_s`` is the timeout the engine itself enforces; the client waits
-    :func:`stuck_grace` longer before it gives up (and reports the query as stuck).
-    """
-
-    def __init__(
-        self,
-        query_url: str | Callable[[], str],
-        *,
-        timeout_s: float = 10.0,
-        max_result_bytes: int = 50_000_000,
-        union_param: bool = True,
-    ):
-        self._query_url = query_url
-        self.union_param = union_param  # send Oxigraph's union-default-graph parameter
-        self.timeout_s = timeout_s
-        self.engine_timeout_s = engine_timeout(timeout_s)
-        self.max_result_bytes = max_result_bytes
-        self._idle: list[tuple[tuple[str, int | None], http.client.HTTPConnection]] = []
-        self._idle_lock = threading.Lock()
-        self._idle_pid = os.getpid()  # a forked process must not use its parent's connections
-        weakref.finalize(self, _close_all, self._idle)  # a client dropped without stop() leaks none
-
-    @property
-    def query_url(self) -> str:
-        return self._query_url() if callable(self._query_url) else self._query_url
-
-    def query(
-        self,
-        sparql: str,
-        *,
-        accept: str,
-        default_graphs: Sequence[str] = (),
-        named_graphs: Sequence[str] = (),
-        union_default_graph: bool = False,
-    ) -> EngineResponse:
-        """Run a query; ``union_default_graph`` makes the default graph the union of all graphs
-        (an Oxigraph extension; it overrides FROM, so only ask for it when the query has none)."""
-        if union_default_graph and (default_graphs or named_graphs):
-            raise UsageError("union-default-graph and graph URIs cannot be given together")
-        params = [("default-graph-uri", g) for g in default_graphs]
-        params += [("named-graph-uri", g) for g in named_graphs]
-        if union_default_graph and self.union_param:
-            params.append(("union-default-graph", ""))
-        url = urlsplit(self.query_url)
-        # The query as the body (SPARQL 1.1 Protocol §2.1.3, POST directly): no URL-encoding of it
-        target = (url.path or "/") + ("?" + urlencode(params) if params else "")
-        body = sparql.encode("utf-8")
-        key = (url.hostname or "127.0.0.1", url.port)
-        for attempt in (1, 2):
-            conn, reused = self._checkout(key)
-            try:
-                return self._query_on(conn, key, target, body, accept)
-            except _NotAnswered as exc:
-                if reused and attempt == 1:
-                    continue  # a kept-alive connection the engine had closed: once more, on a new one
-                raise EngineUnavailable(f"the query engine cannot be reached: {exc.__cause__}") from exc
-        raise AssertionError("unreachable")
-
-    def _query_on(
-        self,
-        conn: http.client.HTTPConnection,
-        key: tuple[str, int | None],
-        target: str,
-        query: bytes,
-        accept: str,
-    ) -> EngineResponse:
-        """One query on ``conn``; the connection goes back to the pool only after a complete 200."""
-        started = time.monotonic()
-        deadline = started + self.engine_timeout_s + stuck_grace(self.engine_timeout_s)
-        answered = False
-        keep = False
-        try:
-            try:
-                if conn.sock is None:
-                    conn.connect()
-                sock = conn.sock
-                sock.settimeout(5.0)
-                conn.request(
-                    "POST",
-                    target,
-                    body=query,
-                    headers={"Content-Type": "application/sparql-query", "Accept": accept},
-                )
-                sock.settimeout(max(0.01, deadline - time.monotonic()))
-                response = conn.getresponse()
-                answered = True
-                body = self._read_body(response, sock, deadline)
-            except TimeoutError as exc:
-                raise QueryTimeout(
-                    f"the query did not finish within {self.timeout_s:g} s and was stopped",
-                    timeout_s=self.timeout_s,
-                    stuck=True,
-                ) from exc
-            except (OSError, http.client.HTTPException) as exc:
-                if answered and time.monotonic() - started >= self.engine_timeout_s:
-                    # the engine's timer fired and it cut the stream it had started (under load the
-                    # cut shows as a broken connection rather than as an error text)
-                    raise QueryTimeout(
-                        f"the query did not finish within {self.timeout_s:g} s and was stopped",
-                        timeout_s=self.timeout_s,
-                    ) from exc
-                if answered:
-                    raise EngineUnavailable(
-                        f"the query engine stopped while answering: {exc}", retryable=False
-                    ) from exc
-                if isinstance(exc, http.client.RemoteDisconnected | BrokenPipeError | ConnectionResetError):
-                    raise _NotAnswered() from exc
-                raise EngineUnavailable(f"the query engine cannot be reached: {exc}") from exc
-            elapsed = time.monotonic() - started
-            content_type = response.getheader("Content-Type", "application/octet-stream")
-            if response.status != 200:
-                raise _upstream_error(response.status, body)
-            streamed = response.getheader("Content-Length") is None
-            if streamed and elapsed >= self.engine_timeout_s:
-                # The engine's timer fired while this body was streaming: whatever the body looks
-                # like, it may have been cut.
-                raise QueryTimeout(
-                    f"the query did not finish within {self.timeout_s:g} s and was stopped",
-                    timeout_s=self.timeout_s,
-                )
-            if streamed and not _looks_complete(content_type, body):
-                tail = body[-300:].decode("utf-8", "replace")
-                if "cancelled" in tail:
-                    raise QueryTimeout(
-                        f"the query did not finish within {self.timeout_s:g} s and was stopped",
-                        timeout_s=self.timeout_s,
-                    )
-                log.warning("truncated result from the engine; it ended with %r", tail)
-                raise EngineError("the query engine failed while writing the result")
-            keep = response.isclosed() and not response.will_close
-            return EngineResponse(response.status, content_type, body)
-        finally:
-            # After anything but a complete 200 the connection is dropped: after a cancelled or cut
-            # stream Oxigraph may still write on it, and that must never be read as the next answer.
-            if keep:
-                self._checkin(key, conn)
-            else:
-                conn.close()
-
-    def _checkout(self, key: tuple[str, int | None]) -> tuple[http.client.HTTPConnection, bool]:
-        """An idle kept-alive connection to ``key`` (host, port) (reused: True), else a new one."""
-        with self._idle_lock:
-            if self._idle_pid != os.getpid():
-                self._idle.clear()  # the parent's sockets: not ours to use (nor to close)
-                self._idle_pid = os.getpid()
-            while self._idle:
-                idle_key, conn = self._idle.pop()
-                if idle_key == key:
-                    return conn, True
-                conn.close()  # the engine moved (restarted on another port)
-        return http.client.HTTPConnection(*key, timeout=5.0), False
-
-    def _checkin(self, key: tuple[str, int | None], conn: http.client.HTTPConnection) -> None:
-        with self._idle_lock:
-            if self._idle_pid == os.getpid() and len(self._idle) < MAX_IDLE_CONNECTIONS:
-                self._idle.append((key, conn))
-                return
-        conn.close()
-
-    def close_idle(self) -> None:
-        """Close the kept-alive connections."""
-        with self._idle_lock:
-            _close_all(self._idle)
-
-    def _read_body(self, response: http.client.HTTPResponse, sock: socket.socket, deadline: float) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("client deadline passed")
-            sock.settimeout(remaining)
-            chunk = response.read1(65536)
-            if not chunk:
-                response.read()  # marks a body of known length done (read1 stops short of that)
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > self.max_result_bytes:
-                # Closing the connection makes the engine's next write fail, which ends the query.
-                raise ResultTooLarge(
-                    f"the result is larger than {self.max_result_bytes} bytes: "
-                    "narrow the query or add a LIMIT",
-                    limit_bytes=self.max_result_bytes,
-                )
-            chunks.append(chunk)
-
-    def stop(self) -> None:
-        """Close the kept-alive connections (the store is not ours to stop)."""
-        self.close_idle()
-
-    def graph_counts(self) -> dict[str, int]:
-        response = self.query(
-            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
-            accept="application/sparql-results+json",
-        )
-        rows = json.loads(response.body)["results"]["bindings"]
-        return {
-            row["g"]["value"]: int(row["n"]["value"]) for row in sorted(rows, key=lambda r: r["g"]["value"])
-        }
-
-    def status(self) -> dict[str, Any]:
-        try:
-            self.query("ASK {}", accept="application/sparql-results+json")
-            reachable = True
-        except KGError:
-            reachable = False
-        return {"kind": "sparql-http", "reachable": reachable}
 
 
 class OxigraphProcess:
@@ -377,13 +81,17 @@ class OxigraphProcess:
         self.location = location
         self.timeout_s = timeout_s
         self.binary = binary or find_oxigraph()
-        self.client = SparqlHttpEngine(
-            lambda: self._query_url, timeout_s=timeout_s, max_result_bytes=max_result_bytes
+        self.client = SparqlClient(
+            lambda: self._query_url,
+            update_url=lambda: self._base_url + "/update",
+            store_url=lambda: self._base_url + "/store",
+            timeout_s=timeout_s,
+            max_result_bytes=max_result_bytes,
         )
         self._process: subprocess.Popen[bytes] | None = None
         # ready, generation (incremented by every (re)start), port, pid: shared with forked workers
-        self._shared = _SharedState()
-        self._ready = _ReadyFlag(self._shared)
+        self._shared = SharedState()
+        self._ready = ReadyFlag(self._shared)
         self._owner = os.getpid()  # the process that runs (and alone stops or restarts) the engine
         self._restart_times: list[float] = []
         self._stopping = threading.Event()
@@ -488,9 +196,13 @@ class OxigraphProcess:
         return self._query_url
 
     @property
-    def _query_url(self) -> str:
+    def _base_url(self) -> str:
         port = self._shared.read()[2]
-        return f"http://127.0.0.1:{port or 9}/query"  # port 9 (discard) until it has started
+        return f"http://127.0.0.1:{port or 9}"  # port 9 (discard) until it has started
+
+    @property
+    def _query_url(self) -> str:
+        return self._base_url + "/query"
 
     @property
     def _generation(self) -> int:
@@ -641,23 +353,9 @@ class OxigraphProcess:
         engine cannot take it, it is restarted, and reloads the durable store (which has the write).
         """
         generation = self._wait_ready()
-        port = urlsplit(self._query_url).port
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=max(30.0, self.timeout_s * 3))
-            try:
-                conn.request(
-                    "POST",
-                    "/update",
-                    body=sparql.encode("utf-8"),
-                    headers={"Content-Type": "application/sparql-update"},
-                )
-                response = conn.getresponse()
-                text = response.read().decode("utf-8", "replace")
-            finally:
-                conn.close()
-            if response.status >= 300:
-                raise EngineError(f"the engine refused the update ({response.status}): {text[:300]}")
-        except (OSError, EngineError) as exc:
+            self.client.update(sparql)
+        except KGError as exc:
             log.error("the engine did not take a committed write (%s): restarting it to reload", exc)
             self._kill(generation)
         finally:
@@ -699,70 +397,6 @@ class OxigraphProcess:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-class _SharedState:
-    """The engine's state where processes forked from its owner (server workers) read it: ready,
-    generation, port and pid, in an anonymous shared mapping. Only the owner writes (under a lock);
-    a reader retries a read that overlapped a write (a sequence lock: the count is odd while writing).
-    """
-
-    _LAYOUT = struct.Struct("=5q")  # sequence, ready, generation, port, pid
-    _SEQUENCE = struct.Struct("=q")
-
-    def __init__(self) -> None:
-        self._map = mmap.mmap(-1, self._LAYOUT.size)  # MAP_SHARED | MAP_ANONYMOUS: survives fork
-        self._lock = threading.Lock()
-
-    def read(self) -> tuple[int, int, int, int]:
-        while True:
-            sequence, ready, generation, port, pid = self._LAYOUT.unpack_from(self._map)
-            if sequence % 2 == 0 and self._SEQUENCE.unpack_from(self._map)[0] == sequence:
-                return ready, generation, port, pid
-            time.sleep(0)
-
-    def write(self, **changes: int) -> None:
-        with self._lock:
-            sequence, *values = self._LAYOUT.unpack_from(self._map)
-            state = dict(zip(("ready", "generation", "port", "pid"), values, strict=True))
-            state.update(changes)
-            self._SEQUENCE.pack_into(self._map, 0, sequence + 1)
-            self._LAYOUT.pack_into(self._map, 0, sequence + 1, *state.values())
-            self._SEQUENCE.pack_into(self._map, 0, sequence + 2)
-
-
-class _ReadyFlag:
-    """``threading.Event``'s interface over the shared ready state (waiting polls it)."""
-
-    def __init__(self, shared: _SharedState) -> None:
-        self._shared = shared
-
-    def set(self) -> None:
-        self._shared.write(ready=1)
-
-    def clear(self) -> None:
-        self._shared.write(ready=0)
-
-    def is_set(self) -> bool:
-        return bool(self._shared.read()[0])
-
-    def wait(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not self.is_set():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
-
-
-def stuck_grace(engine_timeout_s: float) -> float:
-    """How long past its timeout a query may run before it counts as stuck."""
-    return max(STUCK_GRACE_S, float(engine_timeout_s))
-
-
-def engine_timeout(timeout_s: float) -> int:
-    """Oxigraph takes whole seconds: round up, at least one."""
-    return max(1, math.ceil(timeout_s))
-
-
 def find_oxigraph() -> str:
     """The ``oxigraph`` executable of the ``oxigraph`` package (beside this Python), else on PATH."""
     beside = Path(sys.executable).parent / "oxigraph"
@@ -772,31 +406,6 @@ def find_oxigraph() -> str:
     if found is None:
         raise StoreError("the `oxigraph` executable is not installed (pip install oxigraph)")
     return found
-
-
-def _close_all(idle: list[tuple[tuple[str, int | None], http.client.HTTPConnection]]) -> None:
-    for _, conn in idle:
-        conn.close()
-    idle.clear()
-
-
-def _looks_complete(content_type: str, body: bytes) -> bool:
-    media_type = content_type.split(";")[0].strip().lower()
-    check = COMPLETE_ENDINGS.get(media_type)
-    return check(body) if check is not None else True
-
-
-def _upstream_error(status: int, body: bytes) -> KGError:
-    message = body.decode("utf-8", "replace").strip()
-    if status == 400:
-        if m := _ERROR_AT.search(message):
-            position = {"line": int(m.group(1)), "column": int(m.group(2))}
-            return QuerySyntaxError(f"SPARQL syntax error: {message}", position=position)
-        return UsageError(message or "the query engine refused the request")
-    if status == 500 and _QUERY_CAUSED.search(message):
-        # the query asked for something the engine does not implement: the client's to fix (400)
-        return UsageError(message)
-    return EngineError(f"the query engine answered {status}: {message[:500]}")
 
 
 def _free_port() -> int:
@@ -820,15 +429,13 @@ def _wait_listening(process: subprocess.Popen[bytes], port: int, timeout_s: floa
 
 def _post_nquads(port: int, data: bytes) -> None:
     """Load through the Graph Store Protocol (https://www.w3.org/TR/sparql11-http-rdf-update/)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=STARTUP_TIMEOUT_S)
+    base = f"http://127.0.0.1:{port}"
     try:
-        conn.request("POST", "/store", body=data, headers={"Content-Type": "application/n-quads"})
-        response = conn.getresponse()
-        text = response.read().decode("utf-8", "replace")
-    finally:
-        conn.close()
-    if response.status >= 300:
-        raise EngineUnavailable(f"loading the dataset failed ({response.status}): {text[:500]}")
+        SparqlClient(base + "/query", store_url=base + "/store").post_dataset(
+            data, "application/n-quads", timeout_s=STARTUP_TIMEOUT_S
+        )
+    except KGError as exc:
+        raise EngineUnavailable(f"loading the dataset failed: {exc}") from exc
 
 
 def _forward_log(process: subprocess.Popen[bytes]) -> None:

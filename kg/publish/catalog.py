@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 
 import pyoxigraph as ox
 
-from kg.engine.process import Engine
+from kg.engine import Engine
 from kg.publish.describe import NQUADS, TRIG, TURTLE, RdfFormat, graph_quads, select, serialize
 from kg.rdf.names import DCAT, DCTERMS, FOAF, PROV, SCHEMA, VOID, Names
 

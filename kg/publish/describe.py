@@ -20,7 +20,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kg.engine.process import Engine
+from kg.engine import Engine
 from kg.rdf.names import SKOS, Names
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"

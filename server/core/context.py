@@ -9,7 +9,7 @@ from flask import current_app
 from kg.changes.tokens import Tokens
 from kg.changes.writer import Writer
 from kg.config import Settings
-from kg.engine.process import Engine
+from kg.engine import Engine
 from kg.rdf.names import Names
 from server.core.limits import RateLimiter, ServicePolicy
 

@@ -29,7 +29,9 @@ from kg.changes.tokens import Tokens
 from kg.changes.writer import Writer
 from kg.config import Settings
 from kg.engine.local import OxigraphStore
-from kg.engine.process import Engine, OxigraphProcess, SparqlHttpEngine
+from kg.engine import Engine
+from kg.engine.client import SparqlClient
+from kg.engine.process import OxigraphProcess
 from kg.errors import UsageError
 from kg.rdf.names import Names
 from server.app import create_app
@@ -56,9 +58,9 @@ def standalone_app(settings: Settings) -> Flask:
     return create_app(settings, engine, writer)
 
 
-def external_engine(settings: Settings) -> SparqlHttpEngine:
+def external_engine(settings: Settings) -> SparqlClient:
     """Any SPARQL 1.1 store as the engine."""
-    return SparqlHttpEngine(
+    return SparqlClient(
         settings.engine_url,
         timeout_s=settings.query_timeout_s,
         max_result_bytes=settings.max_result_bytes,
@@ -180,7 +182,7 @@ def serve(settings: Settings) -> None:
         raise UsageError(f"--workers must be 0 (one per core) or more, not {settings.workers}")
     workers = settings.workers or default_workers()
     writer: Writer | None = None
-    engine: OxigraphProcess | SparqlHttpEngine
+    engine: OxigraphProcess | SparqlClient
     writable = False
     if settings.engine_url:
         engine = external_engine(settings)
@@ -216,7 +218,7 @@ def serve(settings: Settings) -> None:
 
 def _serve_with_workers(
     settings: Settings,
-    engine: OxigraphProcess | SparqlHttpEngine,
+    engine: OxigraphProcess | SparqlClient,
     workers: int,
     *,
     writable: bool = False,

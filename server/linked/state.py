@@ -23,7 +23,7 @@ from typing import Any
 import pyoxigraph as ox
 from flask import current_app, g, request, url_for
 
-from kg.engine.process import Engine
+from kg.engine import Engine
 from kg.publish import catalog, describe
 from kg.publish.catalog import DataVersion, VersionedCache
 from kg.publish.describe import RDF_FORMATS, RdfFormat

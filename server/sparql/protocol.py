@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 
-from kg.engine.process import EngineResponse
+from kg.engine import EngineResponse
 from kg.errors import QuerySyntaxError
 from kg.rdf.sparql import shape
 from server.core import negotiation
