@@ -23,6 +23,7 @@ serve: build
 lint: $(STAMP)
 	$(BIN)/ruff check kg server tests bench
 	$(BIN)/ruff format --check kg server tests bench
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format kg server tests bench

@@ -17,7 +17,8 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph
 
-from kg.changes.writer import Change, logged_changes
+from kg.changes.log import logged_changes
+from kg.changes.model import Change
 from kg.checks.guard import Guard
 from kg.checks.reasoning import RuleReasoner, Triple, asserted_triples, owlrl_closure
 from kg.checks.report import Report
@@ -227,7 +228,7 @@ def build(settings: Settings, progress: Progress = _quiet) -> BuildSummary:
     log_quads: list[ox.Quad] = []
     if (settings.store_path / "CURRENT").exists():
         old_store = OxigraphStore(names, settings.store_path, read_only=True)
-        replay, log_quads = logged_changes(old_store, names)
+        replay, log_quads = logged_changes(old_store.raw, names)
         del old_store
     assembled = assemble(settings, progress, replay=replay)
     if not assembled.report.conforms:

@@ -17,8 +17,8 @@ import requests
 
 from kg.changes.tokens import digest
 from kg.config import Settings
-from kg.engine.local import OxigraphStore
 from kg.engine.client import SparqlClient
+from kg.engine.local import OxigraphStore
 from kg.engine.process import OxigraphProcess
 from kg.errors import QueryTimeout, ResultTooLarge
 from kg.rdf.names import Names

@@ -21,12 +21,12 @@ from rdflib import RDF, XSD, Graph, Literal, URIRef
 from bench.synthetic import generate
 from kg.build import assemble
 from kg.checks.compiled import Compiler, StoreData, batched_select, validate_compiled
-from kg.errors import UnsupportedConstraint
 from kg.checks.guard import Guard, mirror_of
 from kg.checks.report import Report, _path_text
 from kg.checks.validation import split_sparql, validate, validate_store
 from kg.config import Settings
 from kg.engine.local import OxigraphStore
+from kg.errors import UnsupportedConstraint
 from kg.rdf.names import SH, Names
 from kg.rdf.parsing import format_by_name, parse_bytes, to_quads, triples_to_graph
 from tests.test_kg_cli import GOOD_SCHOOL

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from kg.changes.writer import Writer, _data_operations
+from kg.changes.writer import Writer
 from kg.engine.local import OxigraphStore
 from kg.rdf.names import Names
+from kg.rdf.sparql import data_operations
 
 G = "https://w3id.org/alatau-kg/graph/source/edits"
 SRC = "https://w3id.org/alatau-kg/graph/source/article-test"
@@ -47,7 +48,7 @@ def writer(mini_built) -> Writer:
 
 @pytest.mark.parametrize("update", UPDATES)
 def test_the_fast_plan_equals_the_general_plan(writer, update):
-    assert _data_operations(update) is not None
+    assert data_operations(update) is not None
     fast = writer.plan_update(update)
     writer._plan_data_only = lambda text: None  # type: ignore[method-assign]  # force the general plan
     general = writer.plan_update(update)
@@ -59,7 +60,7 @@ def test_what_the_engine_refuses_is_refused_the_same_way(writer):
 
     # SPARQL allows a prologue after ';', Oxigraph does not: both plans must say what the engine says
     update = ins(G, "<http://e/a> <http://e/b> 1") + " ;\nPREFIX q: <http://e/> INSERT DATA { }"
-    assert _data_operations(update) is not None
+    assert data_operations(update) is not None
     with pytest.raises(QuerySyntaxError) as fast:
         writer.plan_update(update)
     assert "2:" in str(fast.value)
@@ -75,4 +76,4 @@ def test_what_the_engine_refuses_is_refused_the_same_way(writer):
     ],
 )
 def test_other_updates_take_the_general_plan(update):
-    assert _data_operations(update) is None or "{" not in update.rsplit("DATA", 1)[-1]
+    assert data_operations(update) is None or "{" not in update.rsplit("DATA", 1)[-1]

@@ -33,12 +33,11 @@ from kg.config import Settings
 from kg.engine.client import SparqlClient, Url
 from kg.engine.local import OxigraphStore
 from kg.engine.process import OxigraphProcess
-from kg.rdf.names import Names
+from kg.rdf.names import XSD, Names
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 Row = dict[str, Term]
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
-XSD = "http://www.w3.org/2001/XMLSchema#"
 #: how long a claim on the next sequence number lives; a writer gives up its claim well before
 CLAIM_LEASE_S = 60
 

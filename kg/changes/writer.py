@@ -37,13 +37,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Graph
 
+from kg.changes import log
 from kg.changes.durable import (
     CLAIM_LEASE_S,
     Durable,
@@ -52,6 +51,7 @@ from kg.changes.durable import (
     version_quad,
     versioned_update,
 )
+from kg.changes.model import Change, Outcome, now
 from kg.checks.guard import Checked, Guard
 from kg.checks.reasoning import Triple
 from kg.checks.report import Report
@@ -69,55 +69,10 @@ from kg.errors import (
 )
 from kg.rdf.names import Names
 from kg.rdf.parsing import to_quads, to_rdflib
-from kg.rdf.sparql import Token, tokenize, unescape
+from kg.rdf.sparql import data_operations, with_using
 
 Quad = ox.Quad
-log = logging.getLogger("alatau_kg.writes")
-RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-PROV_NS = "http://www.w3.org/ns/prov#"
-XSD_NS = "http://www.w3.org/2001/XMLSchema#"
-RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
-DCTERMS_NS = "http://purl.org/dc/terms/"
-
-
-@dataclass
-class Change:
-    """Quads to add and to remove, and what the request said about itself."""
-
-    added: set[Quad] = field(default_factory=set)
-    removed: set[Quad] = field(default_factory=set)
-    operation: str = "update"
-    reverts: str | None = None
-    # the store version the change was planned at, and how to plan it again at a newer one
-    base_version: int | None = None
-    replan: Callable[[], Change] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def empty(self) -> bool:
-        return not self.added and not self.removed
-
-
-@dataclass
-class Outcome:
-    change_iri: str | None  # None when the change was empty
-    added: int
-    removed: int
-    inferred_added: int
-    inferred_removed: int
-    report: Report
-
-    def to_dict(self, lang: str = "en") -> dict[str, Any]:
-        return {
-            "change": self.change_iri,
-            "added": self.added,
-            "removed": self.removed,
-            "inferred": {"added": self.inferred_added, "removed": self.inferred_removed},
-            "report": self.report.to_dict(lang),
-        }
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+logger = logging.getLogger("alatau_kg.writes")
 
 
 class Writer:
@@ -174,7 +129,7 @@ class Writer:
         self, sparql: str, *, using: list[str] | None = None, using_named: list[str] | None = None
     ) -> Change:
         """The change a SPARQL Update would make (nothing is stored)."""
-        text = _with_using(sparql, using or [], using_named or [])
+        text = with_using(sparql, using or [], using_named or [])
         return self._planned(lambda: self._plan_update_now(text))
 
     def _plan_update_now(self, text: str) -> Change:
@@ -204,7 +159,7 @@ class Writer:
         membership. Any other update (with WHERE, LOAD, CLEAR…), or a syntax error, returns None: the
         general plan then runs the update on the working copy and diffs it (exact, O(graph)).
         """
-        operations = _data_operations(text)
+        operations = data_operations(text)
         if operations is None:
             return None
         try:
@@ -272,7 +227,7 @@ class Writer:
         )
         if not prefix.endswith(("/", "#")):
             prefix += "/"
-        stamp = _now().replace(":", "").replace("-", "")
+        stamp = now().replace(":", "").replace("-", "")
         return f"{prefix}posted/{stamp}-{uuid.uuid4().hex[:8]}"
 
     def _skolemized(self, quads: Iterable[Quad]) -> set[Quad]:
@@ -389,10 +344,10 @@ class Writer:
                     "restored; restart the service to read it again",
                     code="store_replaced",
                 )
-            records = ox.Store()
-            records.bulk_extend(self._records_after(self.version))
             applied = 0
-            for sequence, change, inferred_add, inferred_remove, record in _logged_since(records, self.names):
+            for entry in log.entries_after(self.durable, self.names, self.version):
+                sequence, change = entry.sequence, entry.change
+                assert sequence is not None
                 if sequence != self.version + 1:
                     raise StoreChanged(
                         f"the change log has no change {self.version + 1} (found {sequence}): the store "
@@ -401,15 +356,15 @@ class Writer:
                     )
                 added, removed = self._asserted_triples(change)
                 now, before = version_quad(self.names, sequence), version_quad(self.names, self.version)
-                self.working.extend(change.added | inferred_add | record | {now})
-                for q in change.removed | inferred_remove | {before}:
+                self.working.extend(change.added | entry.inferred_added | entry.record | {now})
+                for q in change.removed | entry.inferred_removed | {before}:
                     self.working.remove(q)
                 if self.guard is not None:
                     self.guard.advance(
                         added,
                         removed,
-                        (_triple(q) for q in inferred_add),
-                        (_triple(q) for q in inferred_remove),
+                        (_triple(q) for q in entry.inferred_added),
+                        (_triple(q) for q in entry.inferred_removed),
                     )
                 self.version = sequence
                 applied += 1
@@ -426,36 +381,19 @@ class Writer:
             start = read_version(target, self.names)
             if start >= self.version:
                 return 0
-            log = ox.Store()
-            log.bulk_extend(self._records_after(start, LocalDurable(self.working)))
             applied = 0
-            for sequence, change, inferred_add, inferred_remove, record in _logged_since(log, self.names):
+            for entry in log.entries_after(LocalDurable(self.working), self.names, start):
+                assert entry.sequence is not None
                 target.update(
                     versioned_update(
                         self.names,
-                        sequence - 1,
-                        change.removed | inferred_remove,
-                        change.added | inferred_add | record,
+                        entry.sequence - 1,
+                        entry.change.removed | entry.inferred_removed,
+                        entry.change.added | entry.inferred_added | entry.record,
                     )
                 )
                 applied += 1
             return applied
-
-    def _records_after(self, version: int, source: Durable | None = None) -> list[Quad]:
-        """The change log's quads for the changes after ``version``: the changes and their statements."""
-        ak = str(self.names.ak)
-        links = (
-            " ".join(f"<{ak}{k}>" for k in ("addition", "removal", "inferredAddition", "inferredRemoval"))
-            + f" <{PROV_NS}wasAssociatedWith>"
-        )
-        rows = (source or self.durable).select(
-            f"""SELECT ?s ?p ?o WHERE {{ GRAPH <{self.names.changes_graph}> {{
-                ?change <{ak}sequence> ?n . FILTER(?n > {int(version)})
-                {{ ?change ?p ?o . BIND(?change AS ?s) }}
-                UNION {{ VALUES ?link {{ {links} }} ?change ?link ?s . ?s ?p ?o }} }} }}"""
-        )
-        graph = ox.NamedNode(self.names.changes_graph)
-        return [Quad(r["s"], r["p"], r["o"], graph) for r in rows]  # type: ignore[arg-type]
 
     # --- committing --------------------------------------------------------------------------------
 
@@ -493,10 +431,11 @@ class Writer:
         if checked is not None:
             inferred_add = set(to_quads(checked.inferred_added, self.names.inferred_graph))
             inferred_remove = set(to_quads(checked.inferred_removed, self.names.inferred_graph))
-        stamp = _now().replace(":", "").replace("-", "")
+        stamp = now().replace(":", "").replace("-", "")
         change_iri = f"{self.names.base}id/change/{stamp}-{uuid.uuid4().hex[:8]}"
         sequence = self.version + 1
-        record = self._record(
+        record = log.record(
+            self.names,
             change,
             change_iri,
             agent=agent,
@@ -531,7 +470,7 @@ class Writer:
             try:  # the engine is at the same version; if it already has it, a no-op
                 self.publish(update)
             except KGError as exc:  # committed all the same: a restarted engine reloads the store
-                log.warning("the query engine did not take change %d yet: %s", sequence, exc)
+                logger.warning("the query engine did not take change %d yet: %s", sequence, exc)
         return Outcome(
             change_iri,
             len(change.added),
@@ -541,128 +480,19 @@ class Writer:
             report,
         )
 
-    def _record(
-        self,
-        change: Change,
-        iri: str,
-        *,
-        agent: str,
-        source: str,
-        comment: str,
-        sequence: int,
-        inferred: tuple[set[Quad], set[Quad]] = (set(), set()),
-    ) -> set[Quad]:
-        g = ox.NamedNode(self.names.changes_graph)
-        node = ox.NamedNode(iri)
-        ak = str(self.names.ak)
-        agent_node = ox.NamedNode(f"{self.names.base}id/agent/{agent}")
-        now = ox.Literal(_now(), datatype=ox.NamedNode(XSD_NS + "dateTime"))
-        quads = {
-            Quad(node, ox.NamedNode(RDF_NS + "type"), ox.NamedNode(ak + "Change"), g),
-            Quad(node, ox.NamedNode(RDF_NS + "type"), ox.NamedNode(PROV_NS + "Activity"), g),
-            Quad(node, ox.NamedNode(PROV_NS + "endedAtTime"), now, g),
-            Quad(node, ox.NamedNode(PROV_NS + "wasAssociatedWith"), agent_node, g),
-            Quad(agent_node, ox.NamedNode(RDF_NS + "type"), ox.NamedNode(PROV_NS + "Agent"), g),
-            Quad(agent_node, ox.NamedNode(RDFS_NS + "label"), ox.Literal(agent), g),
-            Quad(node, ox.NamedNode(ak + "operation"), ox.Literal(change.operation), g),
-            Quad(node, ox.NamedNode(ak + "sequence"), _int(sequence), g),
-            Quad(node, ox.NamedNode(ak + "addedCount"), _int(len(change.added)), g),
-            Quad(
-                node,
-                ox.NamedNode(ak + "removedCount"),
-                _int(len(change.removed)),
-                g,
-            ),
-        }
-        label = f"{change.operation} by {agent}: +{len(change.added)} −{len(change.removed)}"
-        quads.add(Quad(node, ox.NamedNode(RDFS_NS + "label"), ox.Literal(label), g))
-        if source:
-            quads.add(Quad(node, ox.NamedNode(DCTERMS_NS + "source"), ox.Literal(source), g))
-        if comment:
-            quads.add(Quad(node, ox.NamedNode(RDFS_NS + "comment"), ox.Literal(comment), g))
-        if change.reverts:
-            quads.add(Quad(node, ox.NamedNode(ak + "reverts"), ox.NamedNode(change.reverts), g))
-        kinds = (
-            ("addition", change.added),
-            ("removal", change.removed),
-            ("inferredAddition", inferred[0]),
-            ("inferredRemoval", inferred[1]),
-        )
-        for kind, items in kinds:
-            for i, q in enumerate(sorted(items, key=str), start=1):
-                st = ox.NamedNode(f"{iri}/{kind}/{i}")
-                graph_term = (
-                    q.graph_name
-                    if isinstance(q.graph_name, ox.NamedNode)
-                    else ox.NamedNode(self.names.base + "graph/default")
-                )
-                quads |= {
-                    Quad(node, ox.NamedNode(ak + kind), st, g),
-                    Quad(st, ox.NamedNode(RDF_NS + "type"), ox.NamedNode(RDF_NS + "Statement"), g),
-                    Quad(st, ox.NamedNode(RDF_NS + "subject"), q.subject, g),
-                    Quad(st, ox.NamedNode(RDF_NS + "predicate"), q.predicate, g),
-                    Quad(st, ox.NamedNode(RDF_NS + "object"), q.object, g),
-                    Quad(st, ox.NamedNode(ak + "graph"), graph_term, g),
-                }
-        return quads
-
     # --- the change log ----------------------------------------------------------------------------
 
     def changes(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest changes, newest first."""
-        ak = str(self.names.ak)
-        query = f"""
-            SELECT ?change ?sequence ?time ?agent ?operation ?added ?removed ?source ?comment ?reverts
-            WHERE {{
-              GRAPH <{self.names.changes_graph}> {{
-                ?change a <{ak}Change> ; <{PROV_NS}endedAtTime> ?time ;
-                        <{PROV_NS}wasAssociatedWith>/<{RDFS_NS}label> ?agent ;
-                        <{ak}operation> ?operation ; <{ak}addedCount> ?added ; <{ak}removedCount> ?removed .
-                OPTIONAL {{ ?change <{DCTERMS_NS}source> ?source }}
-                OPTIONAL {{ ?change <{RDFS_NS}comment> ?comment }}
-                OPTIONAL {{ ?change <{ak}reverts> ?reverts }}
-                OPTIONAL {{ ?change <{ak}sequence> ?sequence }}
-              }}
-            }} ORDER BY DESC(?sequence) DESC(?time) DESC(?change) LIMIT {int(limit)}"""
         with self._lock:
             self.sync()
-            result: Any = self.working.query(query)
-            rows = []
-            for solution in result:
-                row: dict[str, Any] = {
-                    v.value: (solution[v].value if solution[v] is not None else None)
-                    for v in result.variables
-                }
-                row["added"] = int(row["added"])
-                row["sequence"] = int(row["sequence"]) if row["sequence"] is not None else None
-                row["removed"] = int(row["removed"])
-                rows.append(row)
-        return rows
+            return log.changes(self.working, self.names, limit)
 
     def change_quads(self, change_iri: str) -> Change:
         """The quads a logged change added and removed."""
-        ak = str(self.names.ak)
         with self._lock:
             self.sync()
-            typed = self.working.quads_for_pattern(
-                ox.NamedNode(change_iri),
-                ox.NamedNode(RDF_NS + "type"),
-                ox.NamedNode(ak + "Change"),
-                ox.NamedNode(self.names.changes_graph),
-            )
-            if not any(True for _ in typed):
-                raise NotFound(f"no change {change_iri}")
-            query = f"""
-                SELECT ?kind ?s ?p ?o ?g WHERE {{ GRAPH <{self.names.changes_graph}> {{
-                    VALUES ?kind {{ <{ak}addition> <{ak}removal> }}
-                    <{change_iri}> ?kind ?st . ?st <{RDF_NS}subject> ?s ; <{RDF_NS}predicate> ?p ;
-                        <{RDF_NS}object> ?o ; <{ak}graph> ?g . }} }}"""
-            change = Change()
-            solutions: Any = self.working.query(query)
-            for row in solutions:
-                quad = Quad(row["s"], row["p"], row["o"], row["g"])
-                (change.added if row["kind"].value.endswith("addition") else change.removed).add(quad)
-        return change
+            return log.change_quads(self.working, self.names, change_iri)
 
     def revert(self, change_iri: str, *, agent: str, comment: str = "") -> Outcome:
         """Undo a logged change (itself a checked, logged change)."""
@@ -684,146 +514,5 @@ class Writer:
             return self.durable.dump_nquads()
 
 
-def logged_changes(store: OxigraphStore, names: Names) -> tuple[list[Change], list[Quad]]:
-    """The changes logged in ``store``, oldest first, and the change log's own quads (for a rebuild)."""
-    graph = ox.NamedNode(names.changes_graph)
-    log_quads = list(store.raw.quads_for_pattern(None, None, None, graph))
-    if not log_quads:
-        return [], []
-    return [change for _, change, _, _, _ in _logged(store.raw, names)], log_quads
-
-
-def _logged(log: ox.Store, names: Names) -> list[tuple[int | None, Change, set[Quad], set[Quad], set[Quad]]]:
-    """The changes logged in ``log``'s changes graph, in commit order (sequence number, then time):
-    (sequence, the change, inferences it added, inferences it removed, its record's quads)."""
-    ak = str(names.ak)
-    query = f"""SELECT ?change ?seq ?kind ?s ?p ?o ?g WHERE {{ GRAPH <{names.changes_graph}> {{
-        ?change a <{ak}Change> ; <{PROV_NS}endedAtTime> ?time ; ?kind ?st .
-        OPTIONAL {{ ?change <{ak}sequence> ?seq }}
-        VALUES ?kind {{ <{ak}addition> <{ak}removal> <{ak}inferredAddition> <{ak}inferredRemoval> }}
-        ?st <{RDF_NS}subject> ?s ; <{RDF_NS}predicate> ?p ; <{RDF_NS}object> ?o ; <{ak}graph> ?g . }} }}
-        ORDER BY ?seq ?time ?change"""
-    entries: dict[str, tuple[int | None, Change, set[Quad], set[Quad], set[Quad]]] = {}
-    rows: Any = log.query(query)
-    graph = ox.NamedNode(names.changes_graph)
-    for row in rows:
-        iri = row["change"].value
-        if iri not in entries:
-            seq = int(row["seq"].value) if row["seq"] is not None else None
-            entries[iri] = (seq, Change(), set(), set(), set())
-        _, change, inferred_add, inferred_remove, _ = entries[iri]
-        quad = Quad(row["s"], row["p"], row["o"], row["g"])
-        kind = row["kind"].value[len(ak) :]
-        {
-            "addition": change.added,
-            "removal": change.removed,
-            "inferredAddition": inferred_add,
-            "inferredRemoval": inferred_remove,
-        }[kind].add(quad)
-    for iri, (_, _, _, _, record) in entries.items():
-        record.update(_record_quads(log, ox.NamedNode(iri), graph, names))
-    return list(entries.values())
-
-
-def _record_quads(log: ox.Store, change: ox.NamedNode, graph: ox.NamedNode, names: Names) -> set[Quad]:
-    """A change's own quads in the log: the change, its statements and its agent."""
-    quads = set(log.quads_for_pattern(change, None, None, graph))
-    links = {RDF_NS + "type", f"{names.ak}reverts"}  # links to things the record does not hold
-    for q in list(quads):
-        if isinstance(q.object, ox.NamedNode) and q.predicate.value not in links:
-            quads.update(log.quads_for_pattern(q.object, None, None, graph))
-    return quads
-
-
-def _logged_since(log: ox.Store, names: Names) -> list[tuple[int, Change, set[Quad], set[Quad], set[Quad]]]:
-    return [(seq, *rest) for seq, *rest in _logged(log, names) if seq is not None]  # type: ignore[misc]
-
-
 def _triple(q: Quad) -> Triple:
     return (to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object))
-
-
-def _int(n: int) -> ox.Literal:
-    return ox.Literal(str(n), datatype=ox.NamedNode(XSD_NS + "integer"))
-
-
-def _brace_depths(tokens: list[Token]) -> list[int]:
-    """The depth of ``{ }`` nesting after each token (a "{" counts itself in, a "}" itself out)."""
-    depths, depth = [], 0
-    for tok in tokens:
-        if tok.kind == "other" and tok.text in ("{", "}"):
-            depth += 1 if tok.text == "{" else -1
-        depths.append(depth)
-    return depths
-
-
-def _data_operations(text: str) -> list[tuple[str, str]] | None:
-    """``[(INSERT|DELETE, that operation rewritten as a standalone INSERT DATA)]`` if ``text`` holds
-    only INSERT DATA / DELETE DATA operations (with their prologues); otherwise None."""
-    source = unescape(text)  # tokenize() gives offsets into the text with codepoint escapes replaced
-    tokens = list(tokenize(text))
-    depths = _brace_depths(tokens)
-    prologue: list[str] = []
-    operations: list[tuple[str, str]] = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        word = tok.text.upper() if tok.kind == "name" else ""
-        if word == "PREFIX" and i + 2 < len(tokens):
-            prologue.append(source[tok.offset : tokens[i + 2].offset + len(tokens[i + 2].text)])
-            i += 3
-        elif word == "BASE" and i + 1 < len(tokens):
-            prologue.append(source[tok.offset : tokens[i + 1].offset + len(tokens[i + 1].text)])
-            i += 2
-        elif word in ("INSERT", "DELETE") and i + 2 < len(tokens) and tokens[i + 1].text.upper() == "DATA":
-            if tokens[i + 2].text != "{":
-                return None
-            outside = depths[i + 2] - 1  # the matching "}" brings the depth back to this
-            j = next((k for k in range(i + 3, len(tokens)) if depths[k] == outside), len(tokens))
-            if j == len(tokens):
-                return None
-            body = source[tokens[i + 2].offset : tokens[j].offset + 1]
-            operations.append((word, "\n".join(prologue) + "\nINSERT DATA " + body))
-            i = j + 1
-        elif tok.kind == "other" and tok.text == ";":
-            i += 1
-        else:
-            return None
-    return operations or None
-
-
-def _with_using(sparql: str, using: list[str], using_named: list[str]) -> str:
-    """Refuse LOAD; apply the protocol's using-graph-uri / using-named-graph-uri as USING clauses.
-
-    SPARQL 1.1 Protocol §2.2.3: the parameters are equivalent to USING / USING NAMED in every
-    DELETE/INSERT operation, and are an error together with USING, USING NAMED or WITH.
-    """
-    tokens = list(tokenize(sparql))
-    words = [t.text.upper() if t.kind == "name" else "" for t in tokens]
-    if "LOAD" in words:
-        raise WriteRefused(
-            "LOAD is refused: writes never fetch from the network or read files", code="load_refused"
-        )
-    if not using and not using_named:
-        return sparql
-    if {"USING", "WITH"} & set(words):
-        raise WriteRefused(
-            "using-graph-uri/using-named-graph-uri cannot be combined with USING or WITH in the update",
-            code="bad_request",
-        )
-    clause = " ".join([f"USING <{g}>" for g in using] + [f"USING NAMED <{g}>" for g in using_named]) + " "
-    depths = _brace_depths(tokens)
-    inserts = [
-        tok.offset
-        for i, tok in enumerate(tokens)
-        if depths[i] == 0 and words[i] == "WHERE" and (i == 0 or words[i - 1] != "DELETE")
-    ]
-    if not inserts:
-        raise WriteRefused(
-            "using-graph-uri applies to DELETE/INSERT … WHERE operations; this update has none",
-            code="bad_request",
-        )
-    text = unescape(sparql)  # tokenize() gave offsets into the text with codepoint escapes replaced
-    for offset in reversed(inserts):
-        text = text[:offset] + clause + text[offset:]
-    return text

@@ -28,6 +28,7 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import UnsupportedAxiom
+from kg.rdf.parsing import to_rdflib
 
 Triple = tuple[Node, Node, Node]
 TransitiveIndex = tuple[dict[Node, dict[Node, set[Node]]], dict[Node, dict[Node, set[Node]]]]
@@ -281,8 +282,6 @@ def asserted_triples(quads: Iterable[Any], terms: dict[Any, Node] | None = None)
     The rules need nothing but tuples; an rdflib ``Graph`` of the same triples (three nested-dict
     indexes) takes several times the memory. ``terms`` shares the interning across calls.
     """
-    from kg.rdf.parsing import to_rdflib
-
     terms = {} if terms is None else terms
 
     def term(t: Any) -> Node:

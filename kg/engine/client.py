@@ -232,6 +232,7 @@ class SparqlClient:
             raise EngineUnavailable(f"the query engine cannot be reached: {exc}") from exc
         except (OSError, Urllib3Error) as exc:
             raise EngineUnavailable(f"the query engine cannot be reached: {exc}") from exc
+        connection = response.connection  # urllib3 puts it back in the pool once the body has ended
         complete = False
         try:
             try:
@@ -270,9 +271,8 @@ class SparqlClient:
             if complete:
                 response.release_conn()
             else:  # never drained: a runaway stream may be long
-                conn = getattr(response, "connection", None)
-                if conn is not None:
-                    conn.close()
+                if connection is not None:
+                    connection.close()  # pooled or not: closed, it is never read again
                 response.release_conn()
 
     def _read_capped(self, response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:

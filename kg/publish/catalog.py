@@ -20,11 +20,9 @@ import pyoxigraph as ox
 
 from kg.engine import Engine
 from kg.publish.describe import NQUADS, TRIG, TURTLE, RdfFormat, graph_quads, select, serialize
-from kg.rdf.names import DCAT, DCTERMS, FOAF, PROV, SCHEMA, VOID, Names
+from kg.rdf.names import DCAT, DCTERMS, FOAF, PROV, SCHEMA, SD, VOID, XSD, Names
 
-SD = "http://www.w3.org/ns/sparql-service-description#"
 SPDX = "http://spdx.org/rdf/terms#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 CC_BY = "https://creativecommons.org/licenses/by/4.0/"
 LANGUAGE = "http://id.loc.gov/vocabulary/iso639-1/"

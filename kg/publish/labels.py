@@ -7,30 +7,20 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-SCHEMA = "http://schema.org/"
-DCT = "http://purl.org/dc/terms/"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-PROV = "http://www.w3.org/ns/prov#"
-ORG = "http://www.w3.org/ns/org#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-QB = "http://purl.org/linked-data/cube#"
-QUDT = "http://qudt.org/schema/qudt/"
-GEO = "http://www.opengis.net/ont/geosparql#"
-FOAF = "http://xmlns.com/foaf/0.1/"
-OWL = "http://www.w3.org/2002/07/owl#"
+from kg.rdf.names import DCTERMS, FOAF, GEO, ORG, OWL, PROV, QB, QUDT, RDFS, SCHEMA, SKOS
 
 # IRI: (kk, ru, en)
 LABELS: dict[str, tuple[str, str, str]] = {
-    DCT + "created": ("құрылған күні", "дата создания", "created"),
-    DCT + "date": ("күні", "дата", "date"),
-    DCT + "description": ("сипаттамасы", "описание", "description"),
-    DCT + "isPartOf": ("құрамына кіреді", "входит в", "is part of"),
-    DCT + "issued": ("жарияланған күні", "дата выпуска", "issued"),
-    DCT + "language": ("тілі", "язык", "language"),
-    DCT + "license": ("лицензиясы", "лицензия", "licence"),
-    DCT + "relation": ("байланысты", "связано с", "related to"),
-    DCT + "subject": ("тақырыбы", "тема", "subject"),
-    DCT + "title": ("атауы", "заглавие", "title"),
+    DCTERMS + "created": ("құрылған күні", "дата создания", "created"),
+    DCTERMS + "date": ("күні", "дата", "date"),
+    DCTERMS + "description": ("сипаттамасы", "описание", "description"),
+    DCTERMS + "isPartOf": ("құрамына кіреді", "входит в", "is part of"),
+    DCTERMS + "issued": ("жарияланған күні", "дата выпуска", "issued"),
+    DCTERMS + "language": ("тілі", "язык", "language"),
+    DCTERMS + "license": ("лицензиясы", "лицензия", "licence"),
+    DCTERMS + "relation": ("байланысты", "связано с", "related to"),
+    DCTERMS + "subject": ("тақырыбы", "тема", "subject"),
+    DCTERMS + "title": ("атауы", "заглавие", "title"),
     SCHEMA + "about": ("туралы", "о чём", "about"),
     SCHEMA + "areaServed": ("қызмет көрсету аумағы", "обслуживаемая территория", "area served"),
     SCHEMA + "associatedMedia": ("медиа", "медиафайлы", "associated media"),

@@ -16,6 +16,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from kg.config import CANONICAL_BASE
 from kg.errors import LoadError, UsageError
 from kg.rdf.names import Names
 
@@ -110,8 +111,6 @@ def parse_file(path: Path, fmt: RdfFormatInfo | None = None, **kwargs) -> list[o
 
 def rebase_quads(quads: Iterable[ox.Quad], names: Names) -> Iterator[ox.Quad]:
     """Rewrite canonical-base IRIs to the deployment base (no-op under the canonical base)."""
-    from kg.config import CANONICAL_BASE
-
     if names.base == CANONICAL_BASE:
         yield from quads
         return

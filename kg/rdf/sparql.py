@@ -1,4 +1,5 @@
-"""A small SPARQL lexer: enough to tell a query's form and the IRIs it would call or name.
+"""SPARQL as text: a small lexer (enough to tell a query's form and the IRIs it would call or name),
+and the surgery guarded writes do on update text (USING clauses, INSERT/DELETE DATA operations).
 
 The endpoint must know, before the engine runs a query, which kind of result it will produce (to
 negotiate a format) and whether it calls other services (``SERVICE``, refused unless allowed). A
@@ -13,6 +14,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
+
+from kg.errors import WriteRefused
 
 QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 UPDATE_KEYWORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
@@ -126,3 +129,88 @@ def shape(text: str, base: str = "") -> Shape:
                 dataset.append(iri)
         i += 1
     return Shape(form, services, dataset)
+
+
+# --- update text surgery (guarded writes) -------------------------------------------------------
+
+
+def brace_depths(tokens: list[Token]) -> list[int]:
+    """The depth of ``{ }`` nesting after each token (a "{" counts itself in, a "}" itself out)."""
+    depths, depth = [], 0
+    for tok in tokens:
+        if tok.kind == "other" and tok.text in ("{", "}"):
+            depth += 1 if tok.text == "{" else -1
+        depths.append(depth)
+    return depths
+
+
+def data_operations(text: str) -> list[tuple[str, str]] | None:
+    """``[(INSERT|DELETE, that operation rewritten as a standalone INSERT DATA)]`` if ``text`` holds
+    only INSERT DATA / DELETE DATA operations (with their prologues); otherwise None."""
+    source = unescape(text)  # tokenize() gives offsets into the text with codepoint escapes replaced
+    tokens = list(tokenize(text))
+    depths = brace_depths(tokens)
+    prologue: list[str] = []
+    operations: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        word = tok.text.upper() if tok.kind == "name" else ""
+        if word == "PREFIX" and i + 2 < len(tokens):
+            prologue.append(source[tok.offset : tokens[i + 2].offset + len(tokens[i + 2].text)])
+            i += 3
+        elif word == "BASE" and i + 1 < len(tokens):
+            prologue.append(source[tok.offset : tokens[i + 1].offset + len(tokens[i + 1].text)])
+            i += 2
+        elif word in ("INSERT", "DELETE") and i + 2 < len(tokens) and tokens[i + 1].text.upper() == "DATA":
+            if tokens[i + 2].text != "{":
+                return None
+            outside = depths[i + 2] - 1  # the matching "}" brings the depth back to this
+            j = next((k for k in range(i + 3, len(tokens)) if depths[k] == outside), len(tokens))
+            if j == len(tokens):
+                return None
+            body = source[tokens[i + 2].offset : tokens[j].offset + 1]
+            operations.append((word, "\n".join(prologue) + "\nINSERT DATA " + body))
+            i = j + 1
+        elif tok.kind == "other" and tok.text == ";":
+            i += 1
+        else:
+            return None
+    return operations or None
+
+
+def with_using(sparql: str, using: list[str], using_named: list[str]) -> str:
+    """Refuse LOAD; apply the protocol's using-graph-uri / using-named-graph-uri as USING clauses.
+
+    SPARQL 1.1 Protocol §2.2.3: the parameters are equivalent to USING / USING NAMED in every
+    DELETE/INSERT operation, and are an error together with USING, USING NAMED or WITH.
+    """
+    tokens = list(tokenize(sparql))
+    words = [t.text.upper() if t.kind == "name" else "" for t in tokens]
+    if "LOAD" in words:
+        raise WriteRefused(
+            "LOAD is refused: writes never fetch from the network or read files", code="load_refused"
+        )
+    if not using and not using_named:
+        return sparql
+    if {"USING", "WITH"} & set(words):
+        raise WriteRefused(
+            "using-graph-uri/using-named-graph-uri cannot be combined with USING or WITH in the update",
+            code="bad_request",
+        )
+    clause = " ".join([f"USING <{g}>" for g in using] + [f"USING NAMED <{g}>" for g in using_named]) + " "
+    depths = brace_depths(tokens)
+    inserts = [
+        tok.offset
+        for i, tok in enumerate(tokens)
+        if depths[i] == 0 and words[i] == "WHERE" and (i == 0 or words[i - 1] != "DELETE")
+    ]
+    if not inserts:
+        raise WriteRefused(
+            "using-graph-uri applies to DELETE/INSERT … WHERE operations; this update has none",
+            code="bad_request",
+        )
+    text = unescape(sparql)  # tokenize() gave offsets into the text with codepoint escapes replaced
+    for offset in reversed(inserts):
+        text = text[:offset] + clause + text[offset:]
+    return text

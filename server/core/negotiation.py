@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-FORMATS_NS = "http://www.w3.org/ns/formats/"  # https://www.w3.org/ns/formats/
+from kg.rdf.names import FORMATS
 
 
 @dataclass(frozen=True)
@@ -35,27 +35,27 @@ JSON = Format(
     "json",
     "application/sparql-results+json",
     ("application/json",),
-    FORMATS_NS + "SPARQL_Results_JSON",
+    FORMATS + "SPARQL_Results_JSON",
     "srj",
 )
 XML = Format(
     "xml",
     "application/sparql-results+xml",
     ("application/xml", "text/xml"),
-    FORMATS_NS + "SPARQL_Results_XML",
+    FORMATS + "SPARQL_Results_XML",
     "srx",
 )
-CSV = Format("csv", "text/csv", (), FORMATS_NS + "SPARQL_Results_CSV", "csv")
-TSV = Format("tsv", "text/tab-separated-values", (), FORMATS_NS + "SPARQL_Results_TSV", "tsv")
+CSV = Format("csv", "text/csv", (), FORMATS + "SPARQL_Results_CSV", "csv")
+TSV = Format("tsv", "text/tab-separated-values", (), FORMATS + "SPARQL_Results_TSV", "tsv")
 
 TURTLE = Format(
-    "turtle", "text/turtle", ("application/x-turtle",), FORMATS_NS + "Turtle", "ttl", "turtle", ("ttl",)
+    "turtle", "text/turtle", ("application/x-turtle",), FORMATS + "Turtle", "ttl", "turtle", ("ttl",)
 )
 NTRIPLES = Format(
     "ntriples",
     "application/n-triples",
     ("text/plain",),
-    FORMATS_NS + "N-Triples",
+    FORMATS + "N-Triples",
     "nt",
     "nt",
     ("nt", "n-triples"),
@@ -66,7 +66,7 @@ JSONLD = Format(
     "jsonld",
     "application/ld+json",
     ("application/json", "application/sparql-results+json"),
-    FORMATS_NS + "JSON-LD",
+    FORMATS + "JSON-LD",
     "jsonld",
     "json-ld",
     ("json-ld",),
@@ -75,7 +75,7 @@ RDFXML = Format(
     "rdfxml",
     "application/rdf+xml",
     ("application/xml", "text/xml", "application/sparql-results+xml"),
-    FORMATS_NS + "RDF_XML",
+    FORMATS + "RDF_XML",
     "rdf",
     "xml",
     ("rdf+xml", "xml", "rdf"),

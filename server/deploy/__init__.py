@@ -28,9 +28,9 @@ from kg.changes.durable import Durable, EngineCopy, ProcessStore, RemoteStore
 from kg.changes.tokens import Tokens
 from kg.changes.writer import Writer
 from kg.config import Settings
-from kg.engine.local import OxigraphStore
 from kg.engine import Engine
 from kg.engine.client import SparqlClient
+from kg.engine.local import OxigraphStore
 from kg.engine.process import OxigraphProcess
 from kg.errors import UsageError
 from kg.rdf.names import Names

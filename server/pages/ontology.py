@@ -27,14 +27,10 @@ from kg.publish.describe import (
     language_order,
     pick,
 )
+from kg.rdf.names import OWL, RDF, RDFS, SH, SKOS
 from server.core.i18n import current_language, render_page, word
 from server.linked.state import Linked, linked
 
-OWL = "http://www.w3.org/2002/07/owl#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-SH = "http://www.w3.org/ns/shacl#"
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 DEFINITIONS = (SKOS + "definition", RDFS + "comment")
 KINDS = {
     OWL + "Class": "classes",

@@ -24,6 +24,7 @@ from kg.publish.describe import (
     language_order,
     pick,
 )
+from kg.rdf.names import QB, SDMX_DIMENSION
 from server.core.i18n import current_language, format_date, format_number, render_page, word
 from server.linked.state import Linked, alternates_header, linked
 from server.pages import ontology as pages_ontology
@@ -240,7 +241,7 @@ def stats_for(state: Linked, description: Description, lang: str) -> list[pages_
     incoming = {q.predicate.value for q in description.incoming()}
     types = set(description.types())
     found: list[pages_stats.Chart] = []
-    if incoming & {pages_stats.SDMX_DIM + "refArea", pages_stats.QB + "dataSet"}:
+    if incoming & {SDMX_DIMENSION + "refArea", QB + "dataSet"}:
         found += pages_stats.observation_charts(state, description.iri, lang)
     if ak + "FunctionalDistrict" in types or ak + "City" in types:
         districts = pages_stats.facilities_by_status(state)

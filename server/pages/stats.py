@@ -14,16 +14,12 @@ import pyoxigraph as ox
 from markupsafe import Markup
 
 from kg.publish.describe import XSD, pick, select, sparql_iri
-from server.core.i18n import format_date, format_number, word
+from kg.rdf.names import QB, SDMX_ATTRIBUTE, SDMX_DIMENSION, SDMX_MEASURE, UNIT
+from server.core.i18n import current_language, format_date, format_number, word
 from server.linked.state import Linked
 from server.pages import charts
 
 AK = "def/ontology#"
-QB = "http://purl.org/linked-data/cube#"
-SDMX_DIM = "http://purl.org/linked-data/sdmx/2009/dimension#"
-SDMX_MEASURE = "http://purl.org/linked-data/sdmx/2009/measure#"
-SDMX_ATTR = "http://purl.org/linked-data/sdmx/2009/attribute#"
-UNIT = "http://qudt.org/vocab/unit/"
 BILLION = 1_000_000_000
 MONEY_WORDS = {"kk": "млрд ₸", "ru": "млрд ₸", "en": "bn ₸"}
 
@@ -76,10 +72,10 @@ def observations(state: Linked, iri: str) -> list[Observation]:
     rows = select(
         state.engine,
         f"""SELECT DISTINCT ?obs ?ind ?value ?period ?unit ?age WHERE {{
-  {{ ?obs <{SDMX_DIM}refArea> {r} }} UNION {{ ?obs <{QB}dataSet> {r} }}
+  {{ ?obs <{SDMX_DIMENSION}refArea> {r} }} UNION {{ ?obs <{QB}dataSet> {r} }}
   ?obs <{ak}indicator> ?ind ; <{SDMX_MEASURE}obsValue> ?value .
-  OPTIONAL {{ ?obs <{SDMX_DIM}refPeriod> ?period }}
-  OPTIONAL {{ ?obs <{SDMX_ATTR}unitMeasure> ?unit }}
+  OPTIONAL {{ ?obs <{SDMX_DIMENSION}refPeriod> ?period }}
+  OPTIONAL {{ ?obs <{SDMX_ATTRIBUTE}unitMeasure> ?unit }}
   OPTIONAL {{ ?obs <{ak}ageGroup> ?age }}
 }}""",
         union=True,
@@ -181,8 +177,6 @@ def observation_charts(state: Linked, iri: str, lang: str) -> list[Chart]:
 
 
 def _chart(title: str, svg: Markup, first: str, bars: list[charts.Bar], unit_label: str) -> Chart:
-    from server.core.i18n import current_language
-
     return Chart(
         title,
         svg,

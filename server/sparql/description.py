@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Response, request
 from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 
-from kg.rdf.names import VOID, Names
+from kg.rdf.names import FORMATS, VOID, Names
 from server.core import negotiation
 from server.core.context import context
 
@@ -31,7 +31,7 @@ def describe(
     g = Graph()
     g.bind("sd", SD)
     g.bind("void", VOID)
-    g.bind("formats", Namespace(negotiation.FORMATS_NS))
+    g.bind("formats", FORMATS)
     service = BNode()
     g.add((service, RDF.type, SD.Service))
     g.add((service, SD.endpoint, URIRef(endpoint)))
