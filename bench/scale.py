@@ -130,7 +130,7 @@ def load_asserted(data_dir: Path) -> tuple[Any, Any]:
     from kg.build import load_graph_file, load_source_file, ontology_files
     from kg.config import Settings
     from kg.rdf.names import Names
-    from kg.rdf.parsing import triples_to_graph
+    from kg.rdf.terms import triples_to_graph
 
     settings = Settings.from_env(data_dir=data_dir)
     names = Names(settings.base_iri)

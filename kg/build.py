@@ -26,8 +26,10 @@ from kg.checks.validation import validate_store
 from kg.config import Settings
 from kg.engine.local import OxigraphStore
 from kg.errors import LoadError, NotConformant, UnsupportedAxiom
+from kg.rdf.formats import rdf_format_of_path
 from kg.rdf.names import Names
-from kg.rdf.parsing import format_for_path, parse_file, rebase_quads, to_quads, triples_to_graph
+from kg.rdf.parsing import parse_file, rebase_quads
+from kg.rdf.terms import to_quads, triples_to_graph
 
 Progress = Callable[[str], None]
 
@@ -93,7 +95,7 @@ def load_graph_file(path: Path, graph: str, names: Names) -> list[ox.Quad]:
 
 def load_source_file(path: Path, names: Names) -> list[ox.Quad]:
     """A data file: TriG whose every triple sits in a source graph (no default-graph triples)."""
-    fmt = format_for_path(path)
+    fmt = rdf_format_of_path(path)
     if not fmt.datasets:
         raise LoadError("a data file must be TriG or N-Quads with named source graphs", source=str(path))
     quads = list(rebase_quads(parse_file(path, fmt), names))

@@ -26,8 +26,9 @@ from kg.changes.writer import Writer
 from kg.config import Settings
 from kg.engine.local import VIEWS, OxigraphStore, QueryResult
 from kg.errors import ChangeRejected, KGError, LoadError, NotConformant, StoreError, UsageError
+from kg.rdf.formats import rdf_format, rdf_format_of_path
 from kg.rdf.names import Names
-from kg.rdf.parsing import format_by_name, format_for_path, parse_file
+from kg.rdf.parsing import parse_file
 from server.deploy import serve
 
 EXIT_OK, EXIT_NOT_CONFORMANT, EXIT_ERROR = 0, 1, 2
@@ -146,7 +147,7 @@ def cmd_query(args: argparse.Namespace, out: IO[str]) -> int:
     result = store.query(sparql, view=args.view, prefixes=store.names.prefixes())
     fmt = args.format
     if result.kind == "graph":
-        rdf = format_by_name("turtle" if fmt in ("table", None) else fmt)
+        rdf = rdf_format("turtle" if fmt in ("table", None) else fmt)
         out.write(result.serialize(rdf).decode("utf-8"))
     elif fmt == "table":
         out.write(_table(result, store.names))
@@ -158,7 +159,7 @@ def cmd_query(args: argparse.Namespace, out: IO[str]) -> int:
 
 def cmd_export(args: argparse.Namespace, out: IO[str]) -> int:
     settings = _settings(args)
-    fmt = format_by_name(args.format)
+    fmt = rdf_format(args.format)
     store = open_context(settings, _progress)
     if not fmt.datasets and args.graph is None:
         _progress(f"{fmt.name} holds no named graphs: writing the union of all graphs")
@@ -243,7 +244,7 @@ def cmd_apply(args: argparse.Namespace, out: IO[str]) -> int:
     writer = Writer(durable, names, write_graphs=settings.write_graphs)
     target = Path(args.change)
     if target.exists():
-        fmt = format_for_path(target) if target.suffix not in (".ru", ".rq", ".sparql") else None
+        fmt = rdf_format_of_path(target) if target.suffix not in (".ru", ".rq", ".sparql") else None
         if fmt is None:
             change = writer.plan_update(target.read_text(encoding="utf-8"))
         else:

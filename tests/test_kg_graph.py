@@ -16,7 +16,8 @@ from kg.checks.validation import validate_shapes
 from kg.config import PROJECT_ROOT, Settings
 from kg.engine.local import OxigraphStore
 from kg.rdf.names import PROV, QB, SKOS, Names
-from kg.rdf.parsing import parse_file, triples_to_graph
+from kg.rdf.parsing import parse_file
+from kg.rdf.terms import triples_to_graph
 
 QUERIES = sorted((PROJECT_ROOT / "queries").glob("*.rq"))
 NAMES = Names()

@@ -8,7 +8,7 @@ from rdflib import OWL, RDF, RDFS, Graph, Literal, Namespace, URIRef
 from kg.checks.reasoning import RuleReasoner, asserted_triples, materialize, owlrl_closure
 from kg.errors import UnsupportedAxiom
 from kg.rdf.names import Names
-from kg.rdf.parsing import triples_to_graph
+from kg.rdf.terms import triples_to_graph
 
 EX = Namespace("http://example.org/")
 NAMES = Names()

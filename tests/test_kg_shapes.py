@@ -13,7 +13,7 @@ from rdflib import Graph, URIRef
 from kg.checks.guard import Guard
 from kg.engine.local import OxigraphStore
 from kg.rdf.names import Names
-from kg.rdf.parsing import triples_to_graph
+from kg.rdf.terms import triples_to_graph
 
 PREFIXES = """
 @prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .

@@ -27,8 +27,10 @@ from kg.checks.validation import split_sparql, validate, validate_store
 from kg.config import Settings
 from kg.engine.local import OxigraphStore
 from kg.errors import UnsupportedConstraint
+from kg.rdf.formats import rdf_format
 from kg.rdf.names import SH, Names
-from kg.rdf.parsing import format_by_name, parse_bytes, to_quads, triples_to_graph
+from kg.rdf.parsing import parse_bytes
+from kg.rdf.terms import to_quads, triples_to_graph
 from tests.test_kg_cli import GOOD_SCHOOL
 from tests.test_kg_shapes import CASES, OBS_TTL, SCHOOL_TTL, _graph
 
@@ -167,7 +169,7 @@ MINI_CASES = {
 def test_the_mini_project_and_its_cli_fixtures_give_the_same_report(mini_settings, case):
     ttl, expected = MINI_CASES[case]
     graph = ox.NamedNode("https://w3id.org/alatau-kg/graph/source/cli-fixture")
-    extra = parse_bytes(ttl.encode(), format_by_name("turtle"), to_graph=graph)
+    extra = parse_bytes(ttl.encode(), rdf_format("turtle"), to_graph=graph)
     assembled = assemble(mini_settings, extra=extra)
     data = assembled.asserted + assembled.inferred
     fast, slow, report = both(data, assembled.shapes, mirror_of(data))

@@ -68,8 +68,8 @@ from kg.errors import (
     WriteRefused,
 )
 from kg.rdf.names import Names
-from kg.rdf.parsing import to_quads, to_rdflib
 from kg.rdf.sparql import data_operations, with_using
+from kg.rdf.terms import to_quads, to_rdflib
 
 Quad = ox.Quad
 logger = logging.getLogger("alatau_kg.writes")

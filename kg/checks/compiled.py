@@ -45,7 +45,7 @@ from rdflib.term import Node
 from kg.checks.report import substitute_message
 from kg.errors import UnsupportedConstraint
 from kg.rdf.names import SH
-from kg.rdf.parsing import to_rdflib
+from kg.rdf.terms import to_rdflib
 
 log = logging.getLogger("alatau_kg.shacl_compiled")
 

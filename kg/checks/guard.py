@@ -24,7 +24,7 @@ from kg.checks.validation import FocusedValidation
 from kg.engine.local import OxigraphStore
 from kg.errors import ShapesError, UnsupportedAxiom
 from kg.rdf.names import SH, Names
-from kg.rdf.parsing import to_quads, triples_to_graph
+from kg.rdf.terms import to_quads, triples_to_graph
 
 
 @dataclass

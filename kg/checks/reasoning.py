@@ -28,7 +28,7 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import UnsupportedAxiom
-from kg.rdf.parsing import to_rdflib
+from kg.rdf.terms import to_rdflib
 
 Triple = tuple[Node, Node, Node]
 TransitiveIndex = tuple[dict[Node, dict[Node, set[Node]]], dict[Node, dict[Node, set[Node]]]]

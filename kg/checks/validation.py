@@ -34,7 +34,7 @@ from kg.checks.report import (
 )
 from kg.errors import ShapesError
 from kg.rdf.names import SH
-from kg.rdf.parsing import to_oxigraph, to_rdflib
+from kg.rdf.terms import to_oxigraph, to_rdflib
 
 
 def validate(

@@ -19,8 +19,8 @@ from typing import IO, Any, Literal, Protocol
 import pyoxigraph as ox
 
 from kg.errors import QuerySyntaxError, StoreError, UsageError
+from kg.rdf.formats import Format
 from kg.rdf.names import Names
-from kg.rdf.parsing import RdfFormatInfo
 
 View = Literal["all", "asserted", "inferred"]
 VIEWS: tuple[str, ...] = ("all", "asserted", "inferred")
@@ -68,13 +68,13 @@ class QueryResult:
             raise UsageError("only a CONSTRUCT or DESCRIBE query has triples")
         return list(self._raw)
 
-    def serialize(self, fmt: str | RdfFormatInfo) -> bytes:
+    def serialize(self, fmt: str | Format) -> bytes:
         """SELECT/ASK as json|xml|csv|tsv; CONSTRUCT/DESCRIBE as a triples RDF format."""
         if self.kind == "graph":
-            if not isinstance(fmt, RdfFormatInfo):
+            if not isinstance(fmt, Format):
                 raise UsageError(f"a graph result is serialised as RDF, not as {fmt!r}")
-            return bytes(self._raw.serialize(format=fmt.ox_format))
-        if isinstance(fmt, RdfFormatInfo) or fmt not in RESULTS_FORMATS:
+            return bytes(self._raw.serialize(format=fmt.ox))
+        if isinstance(fmt, Format) or fmt not in RESULTS_FORMATS:
             raise UsageError(f"a {self.kind.upper()} result is serialised as json, xml, csv or tsv")
         return bytes(self._raw.serialize(format=RESULTS_FORMATS[fmt]))
 
@@ -100,7 +100,7 @@ class Store(Protocol):
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]: ...
 
-    def dump(self, output: IO[bytes], fmt: RdfFormatInfo, graph: str | None = None) -> None: ...
+    def dump(self, output: IO[bytes], fmt: Format, graph: str | None = None) -> None: ...
 
 
 class OxigraphStore:
@@ -181,17 +181,17 @@ class OxigraphStore:
         g = ox.NamedNode(graph) if graph is not None else None
         return iter(self._store.quads_for_pattern(None, None, None, g))
 
-    def dump(self, output: IO[bytes], fmt: RdfFormatInfo, graph: str | None = None) -> None:
+    def dump(self, output: IO[bytes], fmt: Format, graph: str | None = None) -> None:
         prefixes = self.names.prefixes()
         if graph is not None:
-            self._store.dump(output, fmt.ox_format, from_graph=ox.NamedNode(graph), prefixes=prefixes)
+            self._store.dump(output, fmt.ox, from_graph=ox.NamedNode(graph), prefixes=prefixes)
         elif fmt.datasets:
-            self._store.dump(output, fmt.ox_format, prefixes=prefixes)
+            self._store.dump(output, fmt.ox, prefixes=prefixes)
         else:
             # A triples-only format holds the union of all graphs (graph names are lost).
             union = ox.Store()
             union.extend(ox.Quad(q.subject, q.predicate, q.object) for q in self._store)
-            union.dump(output, fmt.ox_format, from_graph=ox.DefaultGraph(), prefixes=prefixes)
+            union.dump(output, fmt.ox, from_graph=ox.DefaultGraph(), prefixes=prefixes)
 
     # --- writing ---------------------------------------------------------------------------
 

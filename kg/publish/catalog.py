@@ -19,7 +19,7 @@ from typing import Generic, TypeVar
 import pyoxigraph as ox
 
 from kg.engine import Engine
-from kg.publish.describe import NQUADS, TRIG, TURTLE, RdfFormat, graph_quads, select, serialize
+from kg.publish.describe import NQUADS, TRIG, TURTLE, Format, graph_quads, select, serialize
 from kg.rdf.names import DCAT, DCTERMS, FOAF, PROV, SCHEMA, SD, VOID, XSD, Names
 
 SPDX = "http://spdx.org/rdf/terms#"
@@ -46,7 +46,7 @@ DESCRIPTION = {
 }
 
 DUMP_NAME = "alatau-kg"
-DUMP_FORMATS: tuple[RdfFormat, ...] = (TRIG, NQUADS, TURTLE)
+DUMP_FORMATS: tuple[Format, ...] = (TRIG, NQUADS, TURTLE)
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class VersionedCache(Generic[T]):
 @dataclass(frozen=True)
 class Dump:
     filename: str
-    fmt: RdfFormat
+    fmt: Format
     body: bytes
     sha256: str
 
@@ -134,7 +134,7 @@ def build_dumps(engine: Engine, names: Names, version: DataVersion) -> Dumps:
         header = (
             "Alatau KG: the union of all named graphs (the TriG and N-Quads dumps keep the graphs).\n"
             f"Data version {version.token}. Licence: CC BY 4.0 ({CC_BY})."
-            if not fmt.quads
+            if not fmt.datasets
             else ""
         )
         body = serialize(quads, fmt, prefixes, header=header)

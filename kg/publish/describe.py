@@ -21,6 +21,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.engine import Engine
+from kg.rdf.formats import JSONLD, NQUADS, NTRIPLES, RDFXML, TRIG, TURTLE, Format
 from kg.rdf.names import SKOS, Names
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -217,24 +218,6 @@ def graph_quads(engine: Engine, graph: str | None = None) -> list[ox.Quad]:
 # --- serialising -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RdfFormat:
-    name: str
-    media_type: str
-    extension: str
-    ox_format: ox.RdfFormat
-    quads: bool  # keeps named graphs
-
-
-TURTLE = RdfFormat("turtle", "text/turtle", "ttl", ox.RdfFormat.TURTLE, False)
-NTRIPLES = RdfFormat("ntriples", "application/n-triples", "nt", ox.RdfFormat.N_TRIPLES, False)
-JSONLD = RdfFormat("jsonld", "application/ld+json", "jsonld", ox.RdfFormat.JSON_LD, True)
-RDFXML = RdfFormat("rdfxml", "application/rdf+xml", "rdf", ox.RdfFormat.RDF_XML, False)
-TRIG = RdfFormat("trig", "application/trig", "trig", ox.RdfFormat.TRIG, True)
-NQUADS = RdfFormat("nquads", "application/n-quads", "nq", ox.RdfFormat.N_QUADS, True)
-RDF_FORMATS: tuple[RdfFormat, ...] = (TURTLE, NTRIPLES, JSONLD, RDFXML, TRIG, NQUADS)
-
-
 def union(quads: Iterable[ox.Quad]) -> list[ox.Triple]:
     """The triples of all graphs, each once, in first-seen order."""
     seen: dict[ox.Triple, None] = {}
@@ -249,7 +232,7 @@ def sort_quads(quads: Iterable[ox.Quad]) -> list[ox.Quad]:
 
 def serialize(
     quads: Sequence[ox.Quad],
-    fmt: RdfFormat,
+    fmt: Format,
     prefixes: dict[str, str],
     *,
     context_url: str = "",
@@ -263,12 +246,10 @@ def serialize(
             json.dumps(to_jsonld(ordered, context_url, prefixes), ensure_ascii=False, indent=1) + "\n"
         ).encode()
     used = _used_prefixes(ordered, prefixes)
-    if fmt.quads:
-        body = ox.serialize(ordered, format=fmt.ox_format, prefixes=used if fmt is TRIG else None)
+    if fmt.datasets:
+        body = ox.serialize(ordered, format=fmt.ox, prefixes=used if fmt is TRIG else None)
     else:
-        body = ox.serialize(
-            union(ordered), format=fmt.ox_format, prefixes=used if fmt in (TURTLE, RDFXML) else None
-        )
+        body = ox.serialize(union(ordered), format=fmt.ox, prefixes=used if fmt in (TURTLE, RDFXML) else None)
     assert body is not None
     if header and fmt in (TURTLE, NTRIPLES, TRIG, NQUADS):
         body = "".join(f"# {line}\n" for line in header.splitlines()).encode() + body

@@ -10,83 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kg.rdf.names import FORMATS
-
-
-@dataclass(frozen=True)
-class Format:
-    name: str  # the value of the ``format`` parameter (``aliases`` work too)
-    media_type: str  # what the engine is asked for and the client is answered with
-    also: tuple[str, ...]  # other media types that mean this format in an Accept header
-    w3c: str  # the format's IRI, for the service description
-    extension: str
-    rdflib: str = ""  # rdflib's serializer name, for documents we write ourselves
-    aliases: tuple[str, ...] = ()  # other ``format`` values clients send (SPARQLWrapper: xml, rdf+xml)
-
-    @property
-    def media_types(self) -> tuple[str, ...]:
-        return (self.media_type, *self.also)
-
-    def answers_to(self, value: str) -> bool:
-        return value in (self.name, *self.aliases, *self.media_types)
-
-
-JSON = Format(
-    "json",
-    "application/sparql-results+json",
-    ("application/json",),
-    FORMATS + "SPARQL_Results_JSON",
-    "srj",
-)
-XML = Format(
-    "xml",
-    "application/sparql-results+xml",
-    ("application/xml", "text/xml"),
-    FORMATS + "SPARQL_Results_XML",
-    "srx",
-)
-CSV = Format("csv", "text/csv", (), FORMATS + "SPARQL_Results_CSV", "csv")
-TSV = Format("tsv", "text/tab-separated-values", (), FORMATS + "SPARQL_Results_TSV", "tsv")
-
-TURTLE = Format(
-    "turtle", "text/turtle", ("application/x-turtle",), FORMATS + "Turtle", "ttl", "turtle", ("ttl",)
-)
-NTRIPLES = Format(
-    "ntriples",
-    "application/n-triples",
-    ("text/plain",),
-    FORMATS + "N-Triples",
-    "nt",
-    "nt",
-    ("nt", "n-triples"),
-)
-# A client that asks for SPARQL results of a CONSTRUCT (rdflib's SPARQLStore sends one Accept for
-# every query form) gets the graph in the RDF format of the same family: JSON-LD or RDF/XML.
-JSONLD = Format(
-    "jsonld",
-    "application/ld+json",
-    ("application/json", "application/sparql-results+json"),
-    FORMATS + "JSON-LD",
-    "jsonld",
-    "json-ld",
-    ("json-ld",),
-)
-RDFXML = Format(
-    "rdfxml",
-    "application/rdf+xml",
-    ("application/xml", "text/xml", "application/sparql-results+xml"),
-    FORMATS + "RDF_XML",
-    "rdf",
-    "xml",
-    ("rdf+xml", "xml", "rdf"),
-)
+from kg.rdf.formats import CSV, JSON, JSONLD, NTRIPLES, RDFXML, TSV, TURTLE, XML, Format
 
 # SELECT and ASK (https://www.w3.org/TR/sparql11-protocol/#query-success): JSON first, the default.
 RESULTS: tuple[Format, ...] = (JSON, XML, CSV, TSV)
-# CONSTRUCT and DESCRIBE: Turtle first, the default.
-GRAPHS: tuple[Format, ...] = (TURTLE, NTRIPLES, JSONLD, RDFXML)
+# CONSTRUCT and DESCRIBE: Turtle first, the default. A client that asks for SPARQL results of a
+# CONSTRUCT (rdflib's SPARQLStore sends one Accept for every query form) gets the graph in the RDF
+# format of the same family: JSON-LD or RDF/XML; ``text/plain`` is N-Triples' old media type.
+GRAPH_NTRIPLES = NTRIPLES.accepting("text/plain")
+GRAPH_JSONLD = JSONLD.accepting("application/sparql-results+json")
+GRAPH_RDFXML = RDFXML.accepting("application/sparql-results+xml")
+GRAPHS: tuple[Format, ...] = (TURTLE, GRAPH_NTRIPLES, GRAPH_JSONLD, GRAPH_RDFXML)
 # The service description, written by rdflib.
-DESCRIPTION: tuple[Format, ...] = (TURTLE, RDFXML, JSONLD, NTRIPLES)
+DESCRIPTION: tuple[Format, ...] = (TURTLE, GRAPH_RDFXML, GRAPH_JSONLD, GRAPH_NTRIPLES)
 
 
 class NotAcceptable(Exception):

@@ -13,6 +13,7 @@ import base64
 from flask import Blueprint, Response, request, url_for
 
 from kg.publish import catalog, describe
+from kg.rdf import formats
 from server.core.errors import HttpError
 from server.core.i18n import current_language, render_page
 from server.linked.state import choose, linked
@@ -34,7 +35,7 @@ def _description() -> tuple[list, catalog.Dumps]:
     return quads, dumps
 
 
-def _rdf(fmt: describe.RdfFormat, quads: list) -> Response:
+def _rdf(fmt: formats.Format, quads: list) -> Response:
     body = describe.serialize(
         quads,
         fmt,
@@ -46,7 +47,7 @@ def _rdf(fmt: describe.RdfFormat, quads: list) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Link"] = ", ".join(
         f'<{url_for("dataset.well_known_void", format=f.name)}>; rel="alternate"; type="{f.media_type}"'
-        for f in describe.RDF_FORMATS
+        for f in formats.RDF_FORMATS
     )
     return response
 
@@ -74,7 +75,7 @@ def dataset() -> Response:
         publisher=catalog.PUBLISHER_NAME,
         modified=version.last_change or max((a.date or "" for a in state.cached("articles")), default=""),
         endpoint=url_for("sparql.sparql", _external=True),
-        formats=describe.RDF_FORMATS,
+        formats=formats.RDF_FORMATS,
         page_href=state.page_href,
     )
     response.vary.add("Accept")
@@ -85,11 +86,11 @@ def dataset() -> Response:
 def well_known_void() -> Response:
     """The VoID description; Turtle unless another RDF format is asked for (browsers get Turtle)."""
     try:
-        fmt = choose(with_html=False) or describe.TURTLE
+        fmt = choose(with_html=False) or formats.TURTLE
     except HttpError as exc:
         if exc.status != 406:
             raise
-        fmt = describe.TURTLE
+        fmt = formats.TURTLE
     quads, _ = _description()
     return _rdf(fmt, quads)
 

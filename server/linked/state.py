@@ -26,9 +26,10 @@ from flask import current_app, g, request, url_for
 from kg.engine import Engine
 from kg.publish import catalog, describe
 from kg.publish.catalog import DataVersion, VersionedCache
-from kg.publish.describe import RDF_FORMATS, RdfFormat
 from kg.publish.labels import with_builtin
-from kg.rdf.names import Names
+from kg.rdf import formats
+from kg.rdf.formats import RDF_FORMATS, Format
+from kg.rdf.names import XSD, Names
 from server.core.context import context
 from server.core.errors import HttpError
 from server.core.negotiation import parse_accept, quality
@@ -36,14 +37,9 @@ from server.core.negotiation import parse_accept, quality
 EXTENSION_KEY = "alatau_kg_linked"
 DEREFERENCED = ("id", "def", "graph")  # the first path segments of IRIs this server describes
 HTML = "text/html"
-XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
-ALSO: dict[str, tuple[str, ...]] = {
-    "turtle": ("application/x-turtle",),
-    "jsonld": ("application/json",),
-    "rdfxml": ("application/xml", "text/xml"),
-    HTML: ("application/xhtml+xml",),
-}
-BY_EXTENSION = {f.extension: f for f in RDF_FORMATS} | {"json": describe.JSONLD, "owl": describe.RDFXML}
+XSD_INTEGER = ox.NamedNode(f"{XSD}integer")
+HTML_TYPES = (HTML, "application/xhtml+xml")
+BY_EXTENSION = {ext: f for f in RDF_FORMATS for ext in (f.extension, *f.extensions)}
 
 
 def serialization_prefixes(names: Names) -> dict[str, str]:
@@ -129,7 +125,7 @@ class Linked:
         fragment = iri[len(self.names.base) + len(path) :]
         return url_for("page.page_or_docs", path=path) + fragment
 
-    def data_href(self, iri: str, fmt: RdfFormat) -> str | None:
+    def data_href(self, iri: str, fmt: Format) -> str | None:
         path = self.local_path(iri)
         return None if path is None else url_for("linked.data", path=f"{path}.{fmt.extension}")
 
@@ -155,11 +151,7 @@ def linked() -> Linked:
 # --- negotiation ----------------------------------------------------------------------------------
 
 
-def _media_types(name: str, media_type: str) -> tuple[str, ...]:
-    return (media_type, *ALSO.get(name, ()))
-
-
-def choose(with_html: bool) -> RdfFormat | None:
+def choose(with_html: bool) -> Format | None:
     """The format asked for: ``?format=`` (name, extension or media type) wins over ``Accept``;
     None means HTML. Browsers (and ``*/*``) get HTML where it is offered, else Turtle."""
     wanted = request.args.get("format", "").strip().lower()
@@ -172,14 +164,14 @@ def choose(with_html: bool) -> RdfFormat | None:
         raise HttpError(400, "unknown_format", f"unknown format {wanted!r}")
     accept = request.headers.get("Accept", "")
     if not accept.strip():
-        return None if with_html else describe.TURTLE
+        return None if with_html else formats.TURTLE
     ranges = parse_accept(accept)
-    options: list[tuple[str, RdfFormat | None, str]] = [(HTML, None, HTML)] if with_html else []
-    options += [(f.name, f, f.media_type) for f in RDF_FORMATS]
-    best: RdfFormat | None = None
+    options: list[tuple[Format | None, tuple[str, ...]]] = [(None, HTML_TYPES)] if with_html else []
+    options += [(f, f.media_types) for f in RDF_FORMATS]
+    best: Format | None = None
     best_q, found = 0.0, False
-    for name, fmt, media_type in options:
-        q = quality(ranges, _media_types(name, media_type))
+    for fmt, media_types in options:
+        q = quality(ranges, media_types)
         if q > best_q:
             best, best_q, found = fmt, q, True
     if not found:
@@ -193,7 +185,7 @@ def choose(with_html: bool) -> RdfFormat | None:
     return best
 
 
-def split_extension(path: str) -> tuple[str, RdfFormat | None]:
+def split_extension(path: str) -> tuple[str, Format | None]:
     head, dot, ext = path.rpartition(".")
     if dot and "/" not in ext and ext.lower() in BY_EXTENSION:
         return head, BY_EXTENSION[ext.lower()]

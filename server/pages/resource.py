@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 from flask import Blueprint, Response, url_for
 
-from kg.publish import describe
 from kg.publish.describe import (
     LABEL_PREDICATES,
     RDF_TYPE,
@@ -24,6 +23,7 @@ from kg.publish.describe import (
     language_order,
     pick,
 )
+from kg.rdf import formats
 from kg.rdf.names import QB, SDMX_DIMENSION
 from server.core.i18n import current_language, format_date, format_number, render_page, word
 from server.linked.state import Linked, alternates_header, linked
@@ -216,7 +216,7 @@ def render(iri: str, path: str) -> Response:
     properties = property_views(state, own, labeller, incoming=False, skip=(RDF_TYPE, *LABEL_PREDICATES))
     incoming = property_views(state, description.incoming(), labeller, incoming=True)
     charts = stats_for(state, description, lang)
-    formats = [(f, url_for("linked.data", path=f"{path}.{f.extension}")) for f in describe.RDF_FORMATS]
+    links = [(f, url_for("linked.data", path=f"{path}.{f.extension}")) for f in formats.RDF_FORMATS]
     response = render_page(
         "resource.html",
         iri=iri,
@@ -228,7 +228,7 @@ def render(iri: str, path: str) -> Response:
         properties=properties,
         incoming=incoming,
         charts=charts,
-        formats=formats,
+        formats=links,
         any_inferred=any(v.inferred for p in (*properties, *incoming, *types) for v in p.values),
     )
     response.headers["Link"] = alternates_header(path, with_page=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Response, request
 from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 
+from kg.rdf import formats
 from kg.rdf.names import FORMATS, VOID, Names
 from server.core import negotiation
 from server.core.context import context
@@ -82,7 +83,7 @@ def respond() -> Response:
             negotiation.DESCRIPTION, request.headers.get("Accept"), request.args.getlist("format")
         )
     except (negotiation.NotAcceptable, negotiation.UnknownFormat):
-        fmt = negotiation.TURTLE
+        fmt = formats.TURTLE
     graph = describe(
         request.base_url,
         ctx.engine.graph_counts(),

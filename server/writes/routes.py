@@ -35,7 +35,8 @@ from kg.changes.tokens import Principal
 from kg.changes.writer import Change, Outcome, Writer
 from kg.checks.report import Report
 from kg.errors import Forbidden, NotFound
-from kg.rdf.parsing import FORMATS, RdfFormatInfo, format_by_media_type, format_by_name, parse_bytes
+from kg.rdf.formats import RDF_FORMATS, Format, rdf_format, rdf_format_of_media_type
+from kg.rdf.parsing import parse_bytes
 from server.core.context import context
 from server.core.errors import HttpError, report_language, report_response
 from server.core.negotiation import parse_accept, quality
@@ -74,11 +75,11 @@ def _media_type() -> str:
     return (request.mimetype or "").lower()
 
 
-def _body_format() -> RdfFormatInfo:
+def _body_format() -> Format:
     media = _media_type()
     if not media:
         raise HttpError(415, "unsupported_media_type", "send the body's media type in Content-Type")
-    fmt = format_by_media_type(media)
+    fmt = rdf_format_of_media_type(media)
     if fmt is None:
         raise HttpError(
             415,
@@ -188,7 +189,7 @@ def _graph_read(graph: str | None) -> Response:
     store = ox.Store()
     store.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
     data = bytes(
-        store.dump(format=fmt_name.ox_format, from_graph=ox.DefaultGraph(), prefixes=names.prefixes()) or b""
+        store.dump(format=fmt_name.ox, from_graph=ox.DefaultGraph(), prefixes=names.prefixes()) or b""
     )
     # HEAD too gets the body here: werkzeug leaves it out of a HEAD answer and keeps its Content-Length
     return Response(data, mimetype=fmt_name.media_types[0], headers={"Vary": "Accept"})
@@ -202,13 +203,13 @@ def _unskolem(term: Any, skolem_base: str) -> Any:
     return term
 
 
-def _choose_rdf() -> RdfFormatInfo:
+def _choose_rdf() -> Format:
     options = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
     if request.args.get("format"):
-        return format_by_name(request.args["format"])
+        return rdf_format(request.args["format"])
     accept = request.headers.get("Accept", "")
     if not accept.strip():
-        return format_by_name("turtle")
+        return rdf_format("turtle")
     # RFC 9110 §12.5.1, as for query results: "text/turtle; charset=utf-8" asks for Turtle (werkzeug's
     # best_match would want the parameter on the offer too, and answer 406)
     ranges = parse_accept(accept)
@@ -221,7 +222,7 @@ def _choose_rdf() -> RdfFormatInfo:
         raise HttpError(
             406, "not_acceptable", "a graph is served as " + ", ".join(options), available=options
         )
-    fmt = format_by_media_type(best)
+    fmt = rdf_format_of_media_type(best)
     assert fmt is not None
     return fmt
 
@@ -253,10 +254,10 @@ def _multipart_quads(graph: str | None) -> list[ox.Quad]:
         raise HttpError(400, "bad_request", "the multipart/form-data body has no file part")
     quads: list[ox.Quad] = []
     for number, part in enumerate(parts, 1):
-        fmt = format_by_media_type(part.mimetype or "")
+        fmt = rdf_format_of_media_type(part.mimetype or "")
         if fmt is None:
             extension = (part.filename or "").rsplit(".", 1)[-1].lower()
-            fmt = next((f for f in FORMATS if extension in f.extensions), None)
+            fmt = next((f for f in RDF_FORMATS if extension in f.extensions), None)
         if fmt is None:
             raise HttpError(
                 415,
