@@ -1,6 +1,6 @@
 """The build: load ontology, shapes and data → reason (OWL 2 RL) → validate (SHACL) → write the store.
 
-Graphs in the built dataset (see :class:`kg.names.Names`): the ontology, the shapes, one graph per
+Graphs in the built dataset (see :class:`kg.rdf.names.Names`): the ontology, the shapes, one graph per
 source article (from ``data/*.trig``), the inferred triples, and (once writes exist) the change log.
 A build that does not conform writes nothing; a build that does replaces the store atomically.
 """

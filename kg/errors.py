@@ -1,7 +1,7 @@
 """The library's error tree. Every error a user can cause is one of these; anything else is a bug.
 
     KGError                    code
-    ├── LoadError              unreadable_input      an RDF file or body could not be read or parsed (``line``)
+    ├── LoadError              unreadable_input      an RDF file or body could not be read (``line``)
     ├── QuerySyntaxError       query_syntax_error    a SPARQL query or update does not parse (``position``)
     ├── UsageError             bad_request           a request the library cannot honour as asked
     ├── ShapesError            shapes_error          the SHACL shapes themselves are broken

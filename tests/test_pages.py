@@ -13,7 +13,7 @@ import requests
 from kg.config import Settings
 from kg.engine import EngineResponse
 from kg.engine.process import OxigraphProcess
-from kg.publish.describe import fold, language_order, pick
+from kg.publish.languages import fold, language_order, pick
 from server.app import create_app
 from server.core.i18n import LANGS, format_date, format_number
 from server.core.negotiation import best_language

@@ -2,7 +2,7 @@
 or any SPARQL 1.1 store over HTTP (:class:`RemoteStore`: Query, Update and, for loading, the Graph
 Store Protocol).
 
-Both give the :class:`kg.writes.Writer` the same five things: every quad (to build its working copy),
+Both give the :class:`kg.changes.writer.Writer` the same five things: every quad (to build its working copy),
 ``select`` and ``ask`` (SPARQL 1.1 Query), ``update`` (SPARQL 1.1 Update, one request applied
 atomically, as SPARQL 1.1 Update §2 asks of a request and as Oxigraph, Fuseki, GraphDB, Virtuoso and
 Blazegraph do), and the store's version. Several front processes may hold writers over one remote

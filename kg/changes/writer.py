@@ -15,11 +15,12 @@ The :class:`Writer` owns the durable store (Oxigraph on disk) and an in-memory w
   and infos are returned with the accepted change.
 * **Commit.** One SPARQL Update operation carries the change, the change it makes to the inferred
   graph and the change record, conditioned on the store's version (``ak:version``, the sequence number
-  of the last change) being the one the change was validated against (:func:`kg.durable.versioned_update`).
+  of the last change) being the one the change was validated against
+  (:func:`kg.changes.durable.versioned_update`).
   It is applied to the durable store first (atomically: a crash leaves all of it or none; once it
   returns, a killed process keeps it), then to the query engine (one transaction there too, so
   readers see all of it or nothing). Writes in one process are serialised by a lock; writers in
-  several processes over one store (:class:`kg.durable.RemoteStore`) are serialised by the version: a
+  several processes over one store (:class:`kg.changes.durable.RemoteStore`) are serialised by the version: a
   writer that lost the race committed nothing, catches up with the changes logged since (``sync``),
   plans and validates again. So no two writers can each pass validation and together break a shape.
 * **Log.** Each change is a ``prov:Activity`` in the changes graph: its sequence number, who (the

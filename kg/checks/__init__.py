@@ -1,0 +1,1 @@
+"""Checking the data: OWL 2 RL reasoning, SHACL validation and its report, the guard of a change."""

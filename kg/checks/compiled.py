@@ -4,7 +4,7 @@ pySHACL validates node by node in Python over rdflib (about 1–2 ms per focus n
 million triples that is most of an hour. Here each constraint of each targeted shape becomes one
 SPARQL query that finds *every* focus node (and value node) violating it at once, and Oxigraph
 evaluates it. The report is the one pySHACL gives (same focus nodes, result paths, values, source
-shapes, constraint components, severities and messages), as a :class:`kg.validation.Report`; the
+shapes, constraint components, severities and messages), as a :class:`kg.checks.report.Report`; the
 test suite checks the two agree on the city graph, on every invalid fixture and on a synthetic city.
 
 What is compiled (SHACL Core, §4): targets (``sh:targetClass`` with ``rdfs:subClassOf*`` in the data
@@ -68,7 +68,7 @@ _NON_VALIDATING = {
     SH.qualifiedMinCount,
     SH.qualifiedMaxCount,
     SH.qualifiedValueShapesDisjoint,
-}  # sh:sparql: taken out by kg.validation.split_sparql where it runs alone; anywhere else, refused
+}  # sh:sparql: taken out by kg.checks.validation.split_sparql where it runs alone; anywhere else, refused
 
 # Datatypes whose lexical forms Oxigraph checks with a cast (an ill-formed literal does not cast).
 _CASTS = {
@@ -407,7 +407,7 @@ class Compiler:
 
 
 def _bind(fn: Callable[..., str], *args: Any) -> Callable[[str], str]:
-    """Check and prepare the constraint now (raising UnsupportedConstraint while compiling), build text later."""
+    """Check and prepare the constraint now (UnsupportedConstraint while compiling), build text later."""
     probe = fn(*args, "?probe")  # raises UnsupportedConstraint for what cannot be compiled
     del probe
     return lambda var: fn(*args, var)
@@ -889,7 +889,7 @@ def validate_compiled(
     """Validate ``data`` against every targeted shape that compiles; report the others as fallback.
 
     ``shapes`` holds the core constraints; ``sparql_constraints`` are the ``sh:sparql`` constraints
-    taken out of them (:class:`kg.validation.SparqlConstraint`), evaluated here on the store too. A
+    taken out of them (:class:`kg.checks.validation.SparqlConstraint`), evaluated here on the store too. A
     shape that falls back takes its SPARQL constraints along: pySHACL then validates all of it.
     ``focus`` restricts validation to those focus nodes (each shape still validates only its own
     targets among them), as the guard of a write needs.

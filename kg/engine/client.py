@@ -157,7 +157,7 @@ class SparqlClient:
         if self._pools is None or self._pools_pid != os.getpid():
             return []
         ports = []
-        for key in self._pools.pools.keys():
+        for key in list(self._pools.pools.keys()):  # a container of pools, not a dict
             pool = self._pools.pools.get(key)
             queue = getattr(getattr(pool, "pool", None), "queue", ())
             ports += [conn.sock.getsockname()[1] for conn in queue if conn is not None and conn.sock]
@@ -294,7 +294,8 @@ class SparqlClient:
             size += len(chunk)
             if size > self.max_result_bytes:
                 raise ResultTooLarge(
-                    f"the result is larger than {self.max_result_bytes} bytes: narrow the query or add a LIMIT",
+                    f"the result is larger than {self.max_result_bytes} bytes: "
+                    "narrow the query or add a LIMIT",
                     limit_bytes=self.max_result_bytes,
                 )
             chunks.append(chunk)

@@ -1,0 +1,3 @@
+"""What readers get: resource descriptions, RDF documents, languages, labels, search, the catalog
+(VoID/DCAT, dumps).
+"""

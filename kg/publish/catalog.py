@@ -14,12 +14,14 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pyoxigraph as ox
 
 from kg.engine import Engine
-from kg.publish.describe import NQUADS, TRIG, TURTLE, Format, graph_quads, select, serialize
+from kg.publish.describe import graph_quads, select
+from kg.publish.documents import serialize
+from kg.rdf.formats import NQUADS, TRIG, TURTLE, Format
 from kg.rdf.names import DCAT, DCTERMS, FOAF, PROV, SCHEMA, SD, VOID, XSD, Names
 
 SPDX = "http://spdx.org/rdf/terms#"
@@ -282,3 +284,58 @@ def void_description(
     add(service, SD + "endpoint", service)
     add(service, DCAT["servesDataset"], ds)
     return [ox.Quad(s, iri(p), o, ox.DefaultGraph()) for s, p, o in triples]
+
+
+@dataclass(frozen=True)
+class GraphInfo:
+    """A named graph as a page shows it: its role and, for a source graph, the article."""
+
+    iri: str
+    role: str  # source, inferred, ontology, shapes, changes, other
+    article: str | None = None
+    date: str | None = None
+    labels: tuple[ox.Literal, ...] = ()
+
+
+def graph_infos(engine: Engine, names: Names) -> dict[str, GraphInfo]:
+    rows = select(
+        engine,
+        """PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX schema: <http://schema.org/>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?g ?a ?date ?label WHERE {
+  { SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } }
+  OPTIONAL { ?g prov:wasDerivedFrom ?a .
+             OPTIONAL { ?a schema:datePublished|dcterms:issued ?date }
+             OPTIONAL { ?a <http://www.w3.org/2000/01/rdf-schema#label> ?label } }
+}""",
+        union=True,
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        g = row["g"]
+        if not isinstance(g, ox.NamedNode):
+            continue
+        entry = found.setdefault(g.value, {"article": None, "date": None, "labels": []})
+        if isinstance(row["a"], ox.NamedNode):
+            entry["article"] = row["a"].value
+        if isinstance(row["date"], ox.Literal):
+            entry["date"] = row["date"].value
+        if isinstance(row["label"], ox.Literal) and row["label"] not in entry["labels"]:
+            entry["labels"].append(row["label"])
+    roles = {
+        names.inferred_graph: "inferred",
+        names.ontology_graph: "ontology",
+        names.shapes_graph: "shapes",
+        names.changes_graph: "changes",
+    }
+    return {
+        g: GraphInfo(
+            g,
+            roles.get(g, "source" if names.is_source_graph(g) else "other"),
+            e["article"],
+            e["date"],
+            tuple(e["labels"]),
+        )
+        for g, e in found.items()
+    }

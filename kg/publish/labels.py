@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from kg.rdf.names import DCTERMS, FOAF, GEO, ORG, OWL, PROV, QB, QUDT, RDFS, SCHEMA, SKOS
+from kg.engine import Engine
+from kg.publish.describe import select
+from kg.rdf.names import DCTERMS, FOAF, GEO, LABEL_PREDICATES, ORG, OWL, PROV, QB, QUDT, RDFS, SCHEMA, SKOS
 
 # IRI: (kk, ru, en)
 LABELS: dict[str, tuple[str, str, str]] = {
@@ -119,3 +121,21 @@ def with_builtin(labels: dict[str, list[ox.Literal]]) -> dict[str, list[ox.Liter
                 ox.Literal(w, language=lang) for w, lang in zip(words, ("kk", "ru", "en"), strict=True)
             ]
     return merged
+
+
+def vocabulary_labels(engine: Engine) -> dict[str, list[ox.Literal]]:
+    """Labels of every IRI that has one (classes, properties, concepts, things): the dataset is small,
+    so one query serves every page until the data change."""
+    labels = " ".join(f"<{p}>" for p in LABEL_PREDICATES)
+    rows = select(
+        engine,
+        f"SELECT DISTINCT ?s ?l WHERE {{ VALUES ?p {{ {labels} }} ?s ?p ?l "
+        "FILTER(isIRI(?s) && isLiteral(?l)) }",
+        union=True,
+    )
+    found: dict[str, list[ox.Literal]] = {}
+    for row in rows:
+        s, label = row["s"], row["l"]
+        if isinstance(s, ox.NamedNode) and isinstance(label, ox.Literal):
+            found.setdefault(s.value, []).append(label)
+    return found

@@ -1,0 +1,1 @@
+"""RDF itself: names and namespaces, formats, parsing, term conversion, IRIs, SPARQL as text."""

@@ -38,6 +38,15 @@ VANN = Namespace("http://purl.org/vocab/vann/")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
 
+# Terms the code names often, as plain strings (what pyoxigraph terms compare with)
+RDF_TYPE = f"{RDF}type"
+RDF_LANG_STRING = f"{RDF}langString"
+RDFS_LABEL = f"{RDFS}label"
+SKOS_PREF = f"{SKOS}prefLabel"
+SKOS_ALT = f"{SKOS}altLabel"
+XSD_STRING = f"{XSD}string"
+LABEL_PREDICATES = (RDFS_LABEL, SKOS_PREF)
+
 STANDARD_PREFIXES: dict[str, str] = {
     "rdf": str(RDF),
     "rdfs": str(RDFS),

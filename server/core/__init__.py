@@ -1,0 +1,3 @@
+"""What every route shares: the request context, the one JSON error shape, negotiation, languages,
+limits, CORS.
+"""

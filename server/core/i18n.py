@@ -3,7 +3,7 @@
 The language of a page is, in this order: the ``lang`` parameter (which also sets the ``lang``
 cookie, so following links keeps it), the ``lang`` cookie, the best of kk/ru/en in
 ``Accept-Language`` (q-values; ``kk-KZ`` counts as ``kk``), else Kazakh. Data shown in another
-language fall back kk → ru → en (:func:`kg.describe.language_order`).
+language fall back kk → ru → en (:func:`kg.publish.languages.language_order`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from flask import Response, g, make_response, render_template, request
 
-from kg.publish.describe import DEFAULT_LANG, LANGS
+from kg.publish.languages import DEFAULT_LANG, LANGS
 from server.core.negotiation import best_language
 
 COOKIE = "lang"

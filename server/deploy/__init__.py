@@ -173,9 +173,10 @@ def serve(settings: Settings) -> None:
     """Start the engine, serve the app until SIGTERM or Ctrl-C, stop the engine.
 
     Read-only, and over an external store (``engine_url``): gunicorn, ``settings.workers`` worker
-    processes (0: :func:`server.wsgi.default_workers`) forked from this process, which owns the
-    engine (:mod:`server.deploy.gunicorn`). With write tokens: this one process, with waitress (threads), as the
-    durable store it holds read-write cannot be shared by forked processes; more workers are refused.
+    processes (0: :func:`server.deploy.gunicorn.default_workers`) forked from this process, which
+    owns the engine. With write tokens and one worker: this one process, with waitress (threads),
+    holding the store read-write; with more, the store is served on disk by a supervised
+    ``oxigraph serve`` and each worker holds a guarded writer over it (see the module's docstring).
     """
     _configure_logging()
     if settings.workers < 0:

@@ -4,7 +4,7 @@ The master (the ``alatau-kg serve`` process) owns the query engine: it starts it
 its supervisor restarts it when it dies, and it stops it on exit. Each worker is forked from the
 master and then builds its own app (:func:`server.app.create_app`) over its copy of the engine
 object, which reads where the engine is (port, generation, whether it is ready) from memory the
-master shares (:class:`kg.engine.OxigraphProcess`), and keeps its own keep-alive connections to it.
+master shares (:class:`kg.engine.process.OxigraphProcess`), and keeps its own keep-alive connections to it.
 With ``--engine URL`` each worker builds its own client of that store.
 
 Workers are gunicorn's ``gthread`` kind: each serves ``threads`` requests at once, so a slow query

@@ -12,7 +12,7 @@ import base64
 
 from flask import Blueprint, Response, request, url_for
 
-from kg.publish import catalog, describe
+from kg.publish import catalog, documents
 from kg.rdf import formats
 from server.core.errors import HttpError
 from server.core.i18n import current_language, render_page
@@ -36,7 +36,7 @@ def _description() -> tuple[list, catalog.Dumps]:
 
 
 def _rdf(fmt: formats.Format, quads: list) -> Response:
-    body = describe.serialize(
+    body = documents.serialize(
         quads,
         fmt,
         linked().prefixes() | {"spdx": catalog.SPDX, "sd": catalog.SD},

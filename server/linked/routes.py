@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request, url_for
 
-from kg.publish import describe
+from kg.publish import describe, documents
 from server.core.errors import ResourceNotFound
 from server.linked.state import alternates_header, choose, linked, split_extension
 
@@ -70,7 +70,7 @@ def data(path: str) -> Response:
         f"The description of <{iri}>: the union of its named graphs.\n"
         f"Which graph (source article, inferences) holds each statement: {trig}"
     )
-    body = describe.serialize(
+    body = documents.serialize(
         quads,
         fmt,
         state.prefixes(),
@@ -89,7 +89,7 @@ def data(path: str) -> Response:
 @bp.get("/context.jsonld")
 def jsonld_context() -> Response:
     """The JSON-LD ``@context`` every JSON-LD document of this server refers to."""
-    body = describe.jsonld_context(linked().prefixes())
+    body = documents.jsonld_context(linked().prefixes())
     response = current_app.response_class(
         current_app.json.dumps(body, indent=1) + "\n", content_type="application/ld+json; charset=utf-8"
     )

@@ -24,12 +24,12 @@ import pyoxigraph as ox
 from flask import current_app, g, request, url_for
 
 from kg.engine import Engine
-from kg.publish import catalog, describe
+from kg.publish import catalog, describe, labels, search
 from kg.publish.catalog import DataVersion, VersionedCache
 from kg.publish.labels import with_builtin
 from kg.rdf import formats
 from kg.rdf.formats import RDF_FORMATS, Format
-from kg.rdf.names import XSD, Names
+from kg.rdf.names import RDF_TYPE, XSD, Names
 from server.core.context import context
 from server.core.errors import HttpError
 from server.core.negotiation import parse_accept, quality
@@ -59,9 +59,9 @@ class Linked:
     def __post_init__(self) -> None:
         e, n = self.engine, self.names
         self.caches = {
-            "labels": VersionedCache(lambda: with_builtin(describe.vocabulary_labels(e))),
-            "graphs": VersionedCache(lambda: describe.graph_infos(e, n)),
-            "search": VersionedCache(lambda: describe.search_index(e, n)),
+            "labels": VersionedCache(lambda: with_builtin(labels.vocabulary_labels(e))),
+            "graphs": VersionedCache(lambda: catalog.graph_infos(e, n)),
+            "search": VersionedCache(lambda: search.search_index(e, n)),
             "articles": VersionedCache(lambda: catalog.articles(e)),
             "vocabularies": VersionedCache(lambda: catalog.vocabularies(e, n)),
         }
@@ -77,7 +77,7 @@ class Linked:
             node, graph = ox.NamedNode(iri), ox.DefaultGraph()  # from the dataset's statistics
             void = "http://rdfs.org/ns/void#"
             found.quads += [
-                ox.Quad(node, ox.NamedNode(describe.RDF_TYPE), ox.NamedNode(void + "Dataset"), graph),
+                ox.Quad(node, ox.NamedNode(RDF_TYPE), ox.NamedNode(void + "Dataset"), graph),
                 ox.Quad(
                     node, ox.NamedNode(void + "triples"), ox.Literal(str(count), datatype=XSD_INTEGER), graph
                 ),
@@ -99,7 +99,7 @@ class Linked:
     def labels(self) -> dict[str, list[ox.Literal]]:
         return self.cached("labels")  # type: ignore[no-any-return]
 
-    def graphs(self) -> dict[str, describe.GraphInfo]:
+    def graphs(self) -> dict[str, catalog.GraphInfo]:
         return self.cached("graphs")  # type: ignore[no-any-return]
 
     def dumps(self) -> catalog.Dumps:

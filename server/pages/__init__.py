@@ -1,0 +1,1 @@
+"""Pages for people: home, resources, the ontology, search, the query page, charts."""

@@ -8,7 +8,8 @@ import pyoxigraph as ox
 from flask import Blueprint, Response
 
 from kg.publish import catalog
-from kg.publish.describe import pick, select
+from kg.publish.describe import select
+from kg.publish.languages import pick
 from server.core.i18n import current_language, render_page
 from server.linked.state import linked
 from server.pages import stats as pages_stats

@@ -17,17 +17,11 @@ import pyoxigraph as ox
 from flask import Response
 
 from kg.publish.catalog import VersionedCache
-from kg.publish.describe import (
-    LABEL_PREDICATES,
-    RDF_TYPE,
-    TURTLE,
-    curie,
-    graph_quads,
-    lang_of,
-    language_order,
-    pick,
-)
-from kg.rdf.names import OWL, RDF, RDFS, SH, SKOS
+from kg.publish.describe import graph_quads
+from kg.publish.languages import lang_of, language_order, pick
+from kg.rdf.formats import TURTLE
+from kg.rdf.iris import curie
+from kg.rdf.names import LABEL_PREDICATES, OWL, RDF, RDF_TYPE, RDFS, SH, SKOS
 from server.core.i18n import current_language, render_page, word
 from server.linked.state import Linked, linked
 

@@ -13,18 +13,11 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 from flask import Blueprint, Response, url_for
 
-from kg.publish.describe import (
-    LABEL_PREDICATES,
-    RDF_TYPE,
-    XSD,
-    Description,
-    curie,
-    lang_of,
-    language_order,
-    pick,
-)
+from kg.publish.describe import Description
+from kg.publish.languages import lang_of, language_order, pick
 from kg.rdf import formats
-from kg.rdf.names import QB, SDMX_DIMENSION
+from kg.rdf.iris import curie
+from kg.rdf.names import LABEL_PREDICATES, QB, RDF_TYPE, SDMX_DIMENSION, XSD
 from server.core.i18n import current_language, format_date, format_number, render_page, word
 from server.linked.state import Linked, alternates_header, linked
 from server.pages import ontology as pages_ontology

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from kg.publish import describe
+from kg.publish import search as label_search
 from server.core.i18n import current_language, render_page
 from server.core.negotiation import parse_accept, quality
 from server.linked.state import linked
@@ -23,7 +23,7 @@ def search() -> Response:
     state = linked()
     lang = current_language()
     text = request.args.get("q", "")[:MAX_QUERY]
-    hits = describe.search(state.cached("search"), text) if text.strip() else []
+    hits = label_search.search(state.cached("search"), text) if text.strip() else []
     results = [
         {
             "iri": entry.iri,

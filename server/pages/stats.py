@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 from markupsafe import Markup
 
-from kg.publish.describe import XSD, pick, select, sparql_iri
-from kg.rdf.names import QB, SDMX_ATTRIBUTE, SDMX_DIMENSION, SDMX_MEASURE, UNIT
+from kg.publish.describe import select
+from kg.publish.languages import pick
+from kg.rdf.iris import sparql_iri
+from kg.rdf.names import QB, SDMX_ATTRIBUTE, SDMX_DIMENSION, SDMX_MEASURE, UNIT, XSD
 from server.core.i18n import current_language, format_date, format_number, word
 from server.linked.state import Linked
 from server.pages import charts

@@ -1,0 +1,1 @@
+"""The SPARQL 1.1 Protocol query operation (``/sparql``) and the service description."""

@@ -1,0 +1,1 @@
+"""Guarded writes over HTTP: SPARQL Update, the Graph Store Protocol, ``/validate``, ``/changes``."""
