@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install build serve test lint format typecheck clean
+.PHONY: install build serve test lint format typecheck messages clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -34,6 +34,15 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/pytest
+
+# The pages' message catalogs: extract the messages, update the kk/ru/en catalogs, compile them
+# (then translate what is new: a test fails while any message lacks a language).
+TRANSLATIONS := server/translations
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F $(TRANSLATIONS)/babel.cfg -k _ -k gettext --no-location --sort-output \
+		--omit-header -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-location --width 110
+	$(BIN)/pybabel compile -d $(TRANSLATIONS)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

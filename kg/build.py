@@ -112,7 +112,7 @@ def load_source_file(path: Path, names: Names) -> list[ox.Quad]:
 
 
 def load_shapes(settings: Settings, names: Names | None = None) -> Graph:
-    names = names or Names(settings.base_iri)
+    names = names or settings.names
     return triples_to_graph(load_graph_file(shapes_file(settings), names.shapes_graph, names))
 
 
@@ -129,7 +129,7 @@ def assemble(
     ``engine`` is ``rules`` (the compiled OWL 2 RL rules, falling back to owlrl when the ontology needs
     more) or ``owlrl`` (owlrl's full closure).
     """
-    names = Names(settings.base_iri)
+    names = settings.names
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     store = OxigraphStore(names)
@@ -225,7 +225,7 @@ def build(settings: Settings, progress: Progress = _quiet) -> BuildSummary:
     old store's change log on top of the sources (and keeps the log), so nothing acknowledged is lost.
     If the replayed changes no longer fit the new sources, the build refuses and the old store stays.
     """
-    names = Names(settings.base_iri)
+    names = settings.names
     replay: list[Change] = []
     log_quads: list[ox.Quad] = []
     if (settings.store_path / "CURRENT").exists():
@@ -260,7 +260,7 @@ def build(settings: Settings, progress: Progress = _quiet) -> BuildSummary:
 
 def open_context(settings: Settings, progress: Progress = _quiet) -> OxigraphStore:
     """The current graph: the built store if there is one, else an in-memory assembly of the sources."""
-    names = Names(settings.base_iri)
+    names = settings.names
     if (settings.store_path / "CURRENT").exists():
         return OxigraphStore(names, settings.store_path, read_only=True)
     progress("no built store: assembling the graph from ontology/ and data/")

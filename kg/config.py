@@ -7,8 +7,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from kg.rdf.names import CANONICAL_BASE, Names
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CANONICAL_BASE = "https://w3id.org/alatau-kg/"
 
 ENV_PREFIX = "ALATAU_KG_"
 
@@ -64,6 +65,11 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.base_iri.endswith(("/", "#")):
             raise ValueError(f"base IRI must end with '/' or '#': {self.base_iri!r}")
+
+    @property
+    def names(self) -> Names:
+        """The project's own IRIs under this deployment's base."""
+        return Names(self.base_iri)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

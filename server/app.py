@@ -17,7 +17,7 @@ from flask import Flask, Response, g, request
 from kg.changes.writer import Writer
 from kg.config import Settings
 from kg.engine import Engine
-from server.core import cors, errors
+from server.core import cors, errors, i18n
 from server.core.context import EXTENSION_KEY, Context
 from server.linked import dataset
 from server.linked import routes as linked
@@ -39,6 +39,7 @@ def create_app(settings: Settings, engine: Engine, writer: Writer | None = None)
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION_KEY] = Context.build(settings, engine, writer)
+    i18n.init(app)
     errors.register(app, not_found_page=resource.render_not_found)
     cors.register(app, settings.cors_origin)
     _register_access_log(app)

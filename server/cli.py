@@ -24,10 +24,10 @@ from kg.changes.durable import LocalDurable, RemoteStore, read_version
 from kg.changes.tokens import add_token
 from kg.changes.writer import Writer
 from kg.config import Settings
-from kg.engine.local import VIEWS, OxigraphStore, QueryResult
+from kg.engine.local import OxigraphStore, QueryResult
 from kg.errors import ChangeRejected, KGError, LoadError, NotConformant, StoreError, UsageError
 from kg.rdf.formats import rdf_format, rdf_format_of_path
-from kg.rdf.names import Names
+from kg.rdf.names import VIEWS, Names
 from kg.rdf.parsing import parse_file
 from server.deploy import serve
 
@@ -83,7 +83,7 @@ def cmd_build(args: argparse.Namespace, out: IO[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_NOT_CONFORMANT
-    names = Names(settings.base_iri)
+    names = settings.names
     print(
         f"Built {summary.total} triples in {len(summary.graphs)} graphs ({time.perf_counter() - t0:.1f}s):",
         file=out,
@@ -113,7 +113,7 @@ def cmd_reason(args: argparse.Namespace, out: IO[str]) -> int:
 
 def cmd_validate(args: argparse.Namespace, out: IO[str]) -> int:
     settings = _settings(args)
-    names = Names(settings.base_iri)
+    names = settings.names
     additions = load_additions([Path(f) for f in args.files], names)
     _progress(f"read {len(additions)} triples from {len(args.files)} file(s)")
     report = validate_additions(settings, additions, _progress)
@@ -233,7 +233,7 @@ def cmd_token(args: argparse.Namespace, out: IO[str]) -> int:
 def cmd_apply(args: argparse.Namespace, out: IO[str]) -> int:
     """Apply a change to a store the server is not holding, with the same guard as the server."""
     settings = _settings(args)
-    names = Names(settings.base_iri)
+    names = settings.names
     if not (settings.store_path / "CURRENT").exists():  # opening read-write would create one
         raise StoreError(f"no store at {settings.store_path}: run `alatau-kg build` first")
     try:

@@ -1,12 +1,10 @@
-"""The store: where the dataset lives and how SPARQL is evaluated.
+"""Oxigraph in this process (pyoxigraph), in memory or on disk (RocksDB): where the build writes the
+dataset, and where the CLI, the checks and the tests query it. It has no timeout and cannot cancel a
+query, so the web layer never queries it (:mod:`kg.engine.process`).
 
-``Store`` is the interface the CLI, the server and the tests use. ``OxigraphStore`` runs Oxigraph
-in-process (pyoxigraph), in memory or on disk (RocksDB). A SPARQL 1.1 protocol implementation
-(Oxigraph server or any other store over HTTP) comes behind the same interface.
-
-Graph views (``View``): ``all`` is the union of every named graph (asserted, ontology, inferred);
-``asserted`` is the ontology and the source graphs without inferences; ``inferred`` is the OWL RL
-closure alone.
+Graph views (:data:`kg.rdf.names.VIEWS`): ``all`` is the union of every named graph (asserted,
+ontology, inferred); ``asserted`` is the ontology and the source graphs without inferences;
+``inferred`` is the OWL RL closure alone.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import IO, Any, Literal
 
 import pyoxigraph as ox
 
@@ -23,7 +21,6 @@ from kg.rdf.formats import Format
 from kg.rdf.names import Names
 
 View = Literal["all", "asserted", "inferred"]
-VIEWS: tuple[str, ...] = ("all", "asserted", "inferred")
 
 RESULTS_FORMATS: dict[str, ox.QueryResultsFormat] = {
     "json": ox.QueryResultsFormat.JSON,
@@ -79,30 +76,6 @@ class QueryResult:
         return bytes(self._raw.serialize(format=RESULTS_FORMATS[fmt]))
 
 
-class Store(Protocol):
-    """What every store implementation offers."""
-
-    names: Names
-
-    def query(
-        self,
-        sparql: str,
-        *,
-        view: View = "all",
-        default_graphs: list[str] | None = None,
-        named_graphs: list[str] | None = None,
-        prefixes: dict[str, str] | None = None,
-    ) -> QueryResult: ...
-
-    def graphs(self) -> list[str]: ...
-
-    def count(self, graph: str | None = None) -> int: ...
-
-    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]: ...
-
-    def dump(self, output: IO[bytes], fmt: Format, graph: str | None = None) -> None: ...
-
-
 class OxigraphStore:
     """Oxigraph in this process: in memory (``path=None``) or on disk."""
 
@@ -135,13 +108,7 @@ class OxigraphStore:
 
     def view_graphs(self, view: View) -> list[str] | None:
         """The graphs a view's default graph is made of (``None``: the union of all)."""
-        if view == "all":
-            return None
-        if view == "asserted":
-            return [self.names.ontology_graph, *self.source_graphs()]
-        if view == "inferred":
-            return [self.names.inferred_graph]
-        raise UsageError(f"unknown view {view!r} (known: {', '.join(VIEWS)})")
+        return self.names.view_graphs(view, self.graphs())
 
     def query(
         self,

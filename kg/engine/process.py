@@ -50,7 +50,6 @@ from kg.errors import (
     QueryTimeout,
     StoreError,
 )
-from kg.rdf.names import Names
 
 log = logging.getLogger("alatau_kg.engine")
 engine_log = logging.getLogger("alatau_kg.engine.oxigraph")
@@ -106,7 +105,7 @@ class OxigraphProcess:
     @classmethod
     def from_settings(cls, settings: Settings) -> OxigraphProcess:
         """An engine for the store built at ``settings.store_path``."""
-        names = Names(settings.base_iri)
+        names = settings.names
         OxigraphStore(names, settings.store_path, read_only=True)  # fail now if there is no store
 
         def load() -> bytes:
@@ -115,11 +114,24 @@ class OxigraphProcess:
             store.raw.dump(buffer, ox.RdfFormat.N_QUADS)
             return buffer.getvalue()
 
+        return cls.configured(settings, load)
+
+    @classmethod
+    def configured(
+        cls,
+        settings: Settings,
+        load: Callable[[], bytes],
+        *,
+        location: Path | None = None,
+        timeout_s: float | None = None,
+    ) -> OxigraphProcess:
+        """An engine loaded by ``load`` (or serving the store at ``location``), as ``settings`` say."""
         return cls(
             load,
-            timeout_s=settings.query_timeout_s,
+            timeout_s=settings.query_timeout_s if timeout_s is None else timeout_s,
             max_result_bytes=settings.max_result_bytes,
             binary=settings.oxigraph_bin or None,
+            location=location,
         )
 
     @classmethod

@@ -6,11 +6,14 @@ The files in ``ontology/`` and ``data/`` are written with the canonical base
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rdflib import Namespace
 
-from kg.config import CANONICAL_BASE
+from kg.errors import UsageError
+
+CANONICAL_BASE = "https://w3id.org/alatau-kg/"  # the base ontology/ and data/ are written with
 
 # The one table of namespaces the code names (the data's own prefixes come with Names.prefixes()).
 RDF = Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
@@ -72,6 +75,11 @@ STANDARD_PREFIXES: dict[str, str] = {
 }
 
 
+# Graph views: the default graph of a query made of all graphs, of the asserted ones (the ontology and
+# the sources), or of the inferences alone.
+VIEWS: tuple[str, ...] = ("all", "asserted", "inferred")
+
+
 @dataclass(frozen=True)
 class Names:
     """The project's own IRIs under one base."""
@@ -112,6 +120,16 @@ class Names:
 
     def is_source_graph(self, iri: str) -> bool:
         return iri.startswith(self.source_graph_base)
+
+    def view_graphs(self, view: str, graphs: Iterable[str]) -> list[str] | None:
+        """The graphs a view's default graph is made of, out of ``graphs`` (None: the union of all)."""
+        if view == "all":
+            return None
+        if view == "asserted":
+            return [self.ontology_graph, *sorted(g for g in graphs if self.is_source_graph(g))]
+        if view == "inferred":
+            return [self.inferred_graph]
+        raise UsageError(f"unknown view {view!r} (known: {', '.join(VIEWS)})")
 
     def prefixes(self) -> dict[str, str]:
         mine = {

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.config import CANONICAL_BASE
 from kg.errors import LoadError
 from kg.rdf.formats import Format, rdf_format_of_path
-from kg.rdf.names import Names
+from kg.rdf.names import CANONICAL_BASE, Names
 
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _POSITION = re.compile(r"line (\d+) column (\d+)")

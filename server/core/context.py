@@ -29,7 +29,7 @@ class Context:
         return cls(
             settings=settings,
             engine=engine,
-            names=Names(settings.base_iri),
+            names=settings.names,
             services=ServicePolicy.from_setting(settings.service_allowlist),
             rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
             tokens=Tokens.load(settings.tokens_file, settings.tokens),

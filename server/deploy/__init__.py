@@ -33,7 +33,6 @@ from kg.engine.client import SparqlClient
 from kg.engine.local import OxigraphStore
 from kg.engine.process import OxigraphProcess
 from kg.errors import UsageError
-from kg.rdf.names import Names
 from server.app import create_app
 from server.deploy.gunicorn import GunicornServer, default_workers, options
 
@@ -72,7 +71,7 @@ def writer_over(durable: OxigraphStore | Durable, settings: Settings) -> Writer:
     """A guarded writer over ``durable``, configured by ``settings``."""
     return Writer(
         durable,
-        Names(settings.base_iri),
+        settings.names,
         write_graphs=settings.write_graphs,
         guard=settings.guard_writes,
         skolemize=settings.skolemize_blank_nodes,
@@ -95,15 +94,10 @@ def external_writer(settings: Settings) -> Writer:
 
 
 def _writable_engine(settings: Settings) -> tuple[OxigraphProcess, Writer]:
-    names = Names(settings.base_iri)
+    names = settings.names
     durable = OxigraphStore(names, settings.store_path)  # read-write: this process owns the store
     writer = writer_over(durable, settings)
-    engine = OxigraphProcess(
-        writer.dump_nquads,
-        timeout_s=settings.query_timeout_s,
-        max_result_bytes=settings.max_result_bytes,
-        binary=settings.oxigraph_bin or None,
-    ).start()
+    engine = OxigraphProcess.configured(settings, writer.dump_nquads).start()
     writer.publish = engine.update
     return engine, writer
 
@@ -111,13 +105,10 @@ def _writable_engine(settings: Settings) -> tuple[OxigraphProcess, Writer]:
 def _durable_process(settings: Settings) -> OxigraphProcess:
     """The built store, served on disk by an ``oxigraph serve --location`` this process supervises:
     the durable store the workers' writers commit to (each worker is one front of kg.changes.durable)."""
-    names = Names(settings.base_iri)
+    names = settings.names
     OxigraphStore(names, settings.store_path, read_only=True)  # fail now if there is no store
-    durable = OxigraphProcess(
-        lambda: b"",
-        location=settings.store_path,
-        timeout_s=max(60.0, settings.query_timeout_s),
-        binary=settings.oxigraph_bin or None,
+    durable = OxigraphProcess.configured(
+        settings, lambda: b"", location=settings.store_path, timeout_s=max(60.0, settings.query_timeout_s)
     ).start()
     # Claims left by writers of a process that died (kill -9 mid-commit) would block writes until
     # they lapse; here no writer can be running yet (the store is this service's alone), so clear them.
@@ -127,12 +118,7 @@ def _durable_process(settings: Settings) -> OxigraphProcess:
 
 def _engine_over(store: ProcessStore, settings: Settings) -> OxigraphProcess:
     """The in-memory query engine, loaded (and reloaded on every restart) from ``store``."""
-    return OxigraphProcess(
-        store.dump_nquads,
-        timeout_s=settings.query_timeout_s,
-        max_result_bytes=settings.max_result_bytes,
-        binary=settings.oxigraph_bin or None,
-    ).start()
+    return OxigraphProcess.configured(settings, store.dump_nquads).start()
 
 
 def _worker_writer(settings: Settings, durable: OxigraphProcess, engine: OxigraphProcess) -> Writer:

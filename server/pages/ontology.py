@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from flask import Response
+from flask_babel import gettext
 
 from kg.publish.catalog import VersionedCache
 from kg.publish.describe import graph_quads
@@ -22,7 +23,7 @@ from kg.publish.languages import lang_of, language_order, pick
 from kg.rdf.formats import TURTLE
 from kg.rdf.iris import curie
 from kg.rdf.names import LABEL_PREDICATES, OWL, RDF, RDF_TYPE, RDFS, SH, SKOS
-from server.core.i18n import current_language, render_page, word
+from server.core.i18n import current_language, render_page
 from server.linked.state import Linked, linked
 
 DEFINITIONS = (SKOS + "definition", RDFS + "comment")
@@ -31,6 +32,16 @@ KINDS = {
     OWL + "ObjectProperty": "object_properties",
     OWL + "DatatypeProperty": "datatype_properties",
 }
+
+
+def section_title(kind: str) -> str:
+    return {
+        "classes": gettext("Classes"),
+        "object_properties": gettext("Object properties"),
+        "datatype_properties": gettext("Datatype properties"),
+    }[kind]
+
+
 CHARACTERISTICS = (
     "TransitiveProperty",
     "SymmetricProperty",
@@ -226,8 +237,8 @@ class Renderer:
                 s.value for s in idx.subjects(RDFS + "subClassOf", node) if isinstance(s, ox.NamedNode)
             )
             view.rows = [
-                (word("superclasses", self.lang), self.iri_links(idx.iris(node, RDFS + "subClassOf"))),
-                (word("subclasses", self.lang), self.iri_links(subs)),
+                (gettext("Superclasses"), self.iri_links(idx.iris(node, RDFS + "subClassOf"))),
+                (gettext("Subclasses"), self.iri_links(subs)),
             ]
             targets = {iri: None, **{a: a for a in self.ancestors(iri)}}
             for shape in self.m.node_shapes:
@@ -241,11 +252,11 @@ class Renderer:
                 s.value for s in idx.subjects(RDFS + "subPropertyOf", node) if isinstance(s, ox.NamedNode)
             )
             view.rows = [
-                (word("domain", self.lang), self.iri_links(idx.iris(node, RDFS + "domain"))),
-                (word("range", self.lang), self.iri_links(idx.iris(node, RDFS + "range"))),
-                (word("superproperties", self.lang), self.iri_links(idx.iris(node, RDFS + "subPropertyOf"))),
-                (word("subproperties", self.lang), self.iri_links(subs)),
-                (word("inverse", self.lang), self.iri_links(idx.iris(node, OWL + "inverseOf"))),
+                (gettext("Domain"), self.iri_links(idx.iris(node, RDFS + "domain"))),
+                (gettext("Range"), self.iri_links(idx.iris(node, RDFS + "range"))),
+                (gettext("Super-properties"), self.iri_links(idx.iris(node, RDFS + "subPropertyOf"))),
+                (gettext("Sub-properties"), self.iri_links(subs)),
+                (gettext("Inverse"), self.iri_links(idx.iris(node, OWL + "inverseOf"))),
             ]
             view.characteristics = [c for c in CHARACTERISTICS if OWL + c in idx.iris(node, RDF_TYPE)]
             for shape in self.m.node_shapes:
@@ -285,12 +296,12 @@ def render() -> Response:
     version = r._pick(m.ontology.objects(onto, OWL + "versionInfo"))
     return render_page(
         "ontology.html",
-        title=title.value if title else word("ontology", lang),
+        title=title.value if title else gettext("Ontology"),
         title_lang=title.language if title else None,
         description=description,
         version_info=version.value if version else "",
         iri=state.names.ontology,
-        sections=[(key, word(key, lang), sections[key]) for key in KINDS.values()],
+        sections=[(key, section_title(key), sections[key]) for key in KINDS.values()],
         schemes=schemes,
         data_href=state.data_href(state.names.ontology, TURTLE),
     )

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, url_for
+from flask_babel import gettext
 
 from kg.publish.describe import Description
 from kg.publish.languages import lang_of, language_order, pick
 from kg.rdf import formats
 from kg.rdf.iris import curie
 from kg.rdf.names import LABEL_PREDICATES, QB, RDF_TYPE, SDMX_DIMENSION, XSD
-from server.core.i18n import current_language, format_date, format_number, render_page, word
+from server.core.i18n import current_language, format_date, format_number, render_page
 from server.linked.state import Linked, alternates_header, linked
 from server.pages import ontology as pages_ontology
 from server.pages import stats as pages_stats
@@ -103,9 +104,13 @@ def source_views(state: Linked, graphs: list[str], lang: str) -> list[SourceView
                 SourceView("source", date, state.page_href(info.article), label.value if label else date)
             )
         elif role == "inferred":
-            views.append(SourceView("inferred", word("inferred", lang), state.page_href(graph), "OWL 2 RL"))
+            views.append(SourceView("inferred", gettext("inferred"), state.page_href(graph), "OWL 2 RL"))
         elif role in ("ontology", "shapes", "changes"):
-            text = word(f"graph_{role}", lang)
+            text = {
+                "ontology": gettext("ontology"),
+                "shapes": gettext("SHACL shapes"),
+                "changes": gettext("change log"),
+            }[role]
             href = state.page_href(state.names.ontology) if role != "changes" else url_for_changes()
             views.append(SourceView(role, text, href, graph))
         else:
@@ -246,7 +251,7 @@ def stats_for(state: Linked, description: Description, lang: str) -> list[pages_
 
 
 def render_not_found(iri: str) -> Response:
-    return render_page("not_found.html", status=404, iri=iri, title=word("not_found"))
+    return render_page("not_found.html", status=404, iri=iri, title=gettext("Not found"))
 
 
 @bp.get("/page/<path:path>")

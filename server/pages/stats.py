@@ -11,13 +11,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
+from flask_babel import gettext
 from markupsafe import Markup
 
 from kg.publish.describe import select
 from kg.publish.languages import pick
 from kg.rdf.iris import sparql_iri
 from kg.rdf.names import QB, SDMX_ATTRIBUTE, SDMX_DIMENSION, SDMX_MEASURE, UNIT, XSD
-from server.core.i18n import current_language, format_date, format_number, word
+from server.core.i18n import format_date, format_number
 from server.linked.state import Linked
 from server.pages import charts
 
@@ -134,7 +135,7 @@ def observation_charts(state: Linked, iri: str, lang: str) -> list[Chart]:
                 )
                 for o in aged
             ]
-            found.append(_chart(title, charts.bar_chart(title, bars), word("value", lang), bars, unit_label))
+            found.append(_chart(title, charts.bar_chart(title, bars), gettext("Value"), bars, unit_label))
             continue
         dated: list[tuple[Observation, dt.date]] = []
         for o in obs_list:
@@ -154,9 +155,7 @@ def observation_charts(state: Linked, iri: str, lang: str) -> list[Chart]:
                 )
                 for o, _ in dated
             ]
-            found.append(
-                _chart(title, charts.column_chart(title, bars), word("date", lang), bars, unit_label)
-            )
+            found.append(_chart(title, charts.column_chart(title, bars), gettext("Date"), bars, unit_label))
         else:
             points = [
                 charts.Point(
@@ -170,7 +169,7 @@ def observation_charts(state: Linked, iri: str, lang: str) -> list[Chart]:
             chart = Chart(
                 title,
                 charts.time_chart(title, points),
-                (word("date", lang), word("value", lang)),
+                (gettext("Date"), gettext("Value")),
                 [(p.label, p.display) for p in points],
                 unit_label,
             )
@@ -182,7 +181,7 @@ def _chart(title: str, svg: Markup, first: str, bars: list[charts.Bar], unit_lab
     return Chart(
         title,
         svg,
-        (first, word("value", current_language())),
+        (first, gettext("Value")),
         [(b.label, b.display) for b in bars],
         unit_label,
     )
@@ -259,7 +258,7 @@ def status_chart(state: Linked, districts: list[DistrictFacilities], lang: str) 
         return (STATUS_ORDER.index(tail) if tail in STATUS_ORDER else len(STATUS_ORDER) + (not key), key)
 
     legend = [
-        (k, label_of(state, k, lang) if k else word("status_unknown", lang)) for k in sorted(keys, key=order)
+        (k, label_of(state, k, lang) if k else gettext("status not stated")) for k in sorted(keys, key=order)
     ]
     rows = [
         charts.StackedRow(
@@ -269,7 +268,7 @@ def status_chart(state: Linked, districts: list[DistrictFacilities], lang: str) 
         )
         for d in districts
     ]
-    title = word("facilities_by_status", lang)
+    title = gettext("Facilities by status in each district")
     table = [
         (
             label_of(state, d.district, lang),
@@ -278,5 +277,5 @@ def status_chart(state: Linked, districts: list[DistrictFacilities], lang: str) 
         for d in districts
     ]
     return Chart(
-        title, charts.stacked_chart(title, rows, legend), (word("district", lang), word("count", lang)), table
+        title, charts.stacked_chart(title, rows, legend), (gettext("District"), gettext("Count")), table
     )

@@ -25,6 +25,7 @@ from werkzeug.datastructures import MultiDict
 
 from kg.engine import EngineResponse
 from kg.errors import QuerySyntaxError
+from kg.rdf.names import VIEWS
 from kg.rdf.sparql import shape
 from server.core import negotiation
 from server.core.context import context
@@ -36,7 +37,6 @@ bp = Blueprint("sparql", __name__)
 QUERY_MEDIA_TYPE = "application/sparql-query"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 UPDATE_MEDIA_TYPE = "application/sparql-update"
-VIEWS = ("all", "asserted", "inferred")
 METHODS = ["GET", "POST"]
 
 
@@ -130,12 +130,7 @@ def _dataset(op: QueryRequest) -> tuple[list[str], list[str]]:
     if op.default_graphs or op.named_graphs:
         raise HttpError(400, "bad_request", "give either `view` or graph URIs, not both")
     ctx = context()
-    names = ctx.names
-    if op.view == "inferred":
-        graphs = [names.inferred_graph]
-    else:
-        sources = [g for g in ctx.engine.graph_counts() if names.is_source_graph(g)]
-        graphs = [names.ontology_graph, *sources]
+    graphs = ctx.names.view_graphs(op.view, ctx.engine.graph_counts()) or []
     return graphs, graphs
 
 
