@@ -140,11 +140,11 @@ def test_every_route_is_documented(server_settings, server_engine):
 
 
 # How the service names its errors, wherever it does: HttpError(404, "not_found", …),
-# error_response(409, "write_conflict", …), WriteRefused(…, code="blank_node"), the status tables of
-# server/errors.py, and bodies written by hand ({"error": "shapes_violated", …}).
+# error_response(409, "write_conflict", …), WriteRefused(…, code="blank_node") or `code = "…"` in an
+# error class, the status tables of server/errors.py, and bodies written by hand ({"error": …}).
 _ERROR_CODES = (
     r"(?:HttpError|error_response)\(\s*\d{3},\s*\"([a-z_]+)\"",
-    r"\bcode=\"([a-z_]+)\"",
+    r"\bcode\s*=\s*\"([a-z_]+)\"",
     r":\s*\(\d{3},\s*\"([a-z_]+)\"\)",
     r"^\s*\d{3}:\s*\"([a-z_]+)\",",
     r"\"error\":\s*\"([a-z_]+)\"",
