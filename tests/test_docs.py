@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import functools
 import http.server
+import importlib
 import io
 import re
 import shutil
@@ -167,6 +168,54 @@ def test_every_error_code_is_documented():
     text = "\n".join(_pages().values())
     missing = sorted(code for code in codes if f"`{code}`" not in text)
     assert not missing, f"error codes not in docs/pages: {missing}"
+
+
+# --- names of files and code -----------------------------------------------------------------------
+
+# bench/RESULTS.md is a record of past runs: the modules it names are those of the commits it measured.
+_CURRENT = {"README.md": README, **{n: text for n, text in _pages().items() if n != "bench-results.md"}}
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+_REPO_PATH = re.compile(r"(?<![\w./-])((?:kg|server|tests|bench|ontology|data|queries|docs)/[\w./*<>-]*)")
+_PYTHON_NAME = re.compile(r"(?<![\w./-])((?:kg|server)(?:\.[A-Za-z_]\w*)+)")
+
+
+def _spans() -> Iterator[tuple[str, str]]:
+    for name, text in _CURRENT.items():
+        for span in _CODE_SPAN.findall(text):
+            yield name, span
+
+
+def test_every_file_the_docs_name_exists():
+    named = {(where, m.rstrip(".,:;)")) for where, span in _spans() for m in _REPO_PATH.findall(span)}
+    assert len(named) > 30
+    missing = []
+    for where, path in sorted(named):
+        if path.startswith("tests/artifacts") or re.search(r"NN|[<{…]", path):  # made by the tests; patterns
+            continue
+        if not (any(PROJECT_ROOT.glob(path)) if "*" in path else (PROJECT_ROOT / path).exists()):
+            missing.append(f"{where}: {path}")
+    assert not missing
+
+
+def _resolves(dotted: str) -> bool:
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            target = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attribute in parts[cut:]:
+            if not hasattr(target, attribute):
+                return False
+            target = getattr(target, attribute)
+        return True
+    return False
+
+
+def test_every_python_name_the_docs_give_resolves():
+    named = {(where, m) for where, span in _spans() for m in _PYTHON_NAME.findall(span)}
+    assert len(named) >= 3
+    assert not [f"{where}: {dotted}" for where, dotted in sorted(named) if not _resolves(dotted)]
 
 
 # --- examples that run ------------------------------------------------------------------------------
