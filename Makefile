@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install build serve test lint format typecheck messages clean
+.PHONY: install build serve test lint format typecheck messages docs docs-serve clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -32,7 +32,15 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy kg server
 
-test: lint typecheck
+# The documentation site (docs/mkdocs.yml, pages in docs/pages) into build/site; --strict: a broken link
+# or anchor fails the build. Never add --quiet: it hides the warnings from --strict too (mkdocs 1.6).
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --config-file docs/mkdocs.yml
+
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve --config-file docs/mkdocs.yml --dev-addr 127.0.0.1:8001
+
+test: lint typecheck docs
 	$(BIN)/pytest
 
 # The pages' message catalogs: extract the messages, update the kk/ru/en catalogs, compile them

@@ -5,8 +5,8 @@
     ├── QuerySyntaxError       query_syntax_error    a SPARQL query or update does not parse (``position``)
     ├── UsageError             bad_request           a request the library cannot honour as asked
     ├── ShapesError            shapes_error          the SHACL shapes themselves are broken
-    ├── NotConformant          not_conformant        data does not conform to the shapes (``report``)
-    │   └── ChangeRejected     change_rejected       a change would break a shape; nothing was stored
+    ├── NotConformant          shapes_violated       data does not conform to the shapes (``report``)
+    │   └── ChangeRejected     shapes_violated       a change would break a shape; nothing was stored
     ├── NotFound               not_found             the graph or change asked for does not exist
     ├── Unauthorized           unauthorized          no credentials were given
     ├── Forbidden              forbidden             the credentials do not allow this
@@ -82,7 +82,7 @@ class ShapesError(KGError):
 
 
 class NotConformant(KGError):
-    code = "not_conformant"
+    code = "shapes_violated"
 
     def __init__(self, report: Any, message: str | None = None):  # a kg.checks.report.Report
         super().__init__(message or f"data does not conform: {report.violation_count} violation(s)")
@@ -97,7 +97,7 @@ class NotConformant(KGError):
 class ChangeRejected(NotConformant):
     """The change would break a shape; nothing was stored."""
 
-    code = "change_rejected"
+    code = "shapes_violated"
 
     def __init__(self, report: Any):
         super().__init__(

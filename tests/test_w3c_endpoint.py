@@ -6,8 +6,9 @@ sends its query to our ``/sparql``, its file IRI declared as ``BASE`` (``tests/w
 The app runs with ``union_default_graph=False``: the suites take the store's default graph as the
 default graph. Known failures are Oxigraph's own (profile ``alatau-endpoint``), run as strict xfails.
 
-The README's comparison table (our endpoint beside ``oxigraph serve``) is measured here too: it must be
-what the suites produce now (regenerate it with ``python -m tests.w3c.report --endpoint``).
+The comparison table of the docs' conformance page (our endpoint beside ``oxigraph serve``,
+``docs/pages/conformance.md``) is measured here too: it must be what the suites produce now (regenerate
+it with ``python -m tests.w3c.report --endpoint``).
 """
 
 from __future__ import annotations
@@ -107,12 +108,13 @@ def test_union_default_graph_from_the_environment() -> None:
         Settings.from_env({"ALATAU_KG_UNION_DEFAULT_GRAPH": "maybe"})
 
 
-# --- the README cannot drift ------------------------------------------------------------------------
+# --- the docs cannot drift --------------------------------------------------------------------------
 
 
-def test_readme_table_is_what_the_suites_measure() -> None:
+def test_the_conformance_table_is_what_the_suites_measure() -> None:
     table = comparison_table()
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    assert table in readme, (
-        "the README's W3C table is not what the suites measure now; replace it with:\n" + table
+    page = (PROJECT_ROOT / "docs" / "pages" / "conformance.md").read_text(encoding="utf-8")
+    assert table in page, (
+        "the W3C table of docs/pages/conformance.md is not what the suites measure now; replace it with:\n"
+        + table
     )

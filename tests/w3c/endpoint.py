@@ -82,7 +82,7 @@ def endpoint_engine(endpoint: Endpoint, name: str = ENGINE_NAME) -> HttpEngine:
 
 
 # ------------------------------------------------------------------------------------------------
-# The README's comparison table, measured
+# The comparison table of docs/pages/conformance.md, measured
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def _suite_counts(engine: Engine) -> tuple[Counts, Counts]:
 
 
 def comparison_table() -> str:
-    """The README's table: our endpoint beside ``oxigraph serve``, every figure measured now."""
+    """The conformance page's table: our endpoint beside ``oxigraph serve``, every figure measured now."""
     protocol_tests = load_protocol_tests()
     implied = sum(t.implied for t in protocol_tests)
     stated = len(protocol_tests) - implied

@@ -566,7 +566,7 @@ def counts(outcomes: dict[str, str | None], manifest: str) -> str:
 
 
 def main() -> None:
-    """Print the README's rows: our Graph Store beside ``oxigraph serve``, measured now."""
+    """Print the conformance page's rows: our Graph Store beside ``oxigraph serve``, measured now."""
     with alatau_graph_store() as target:
         ours = gsp_outcomes(target)
     with oxigraph_graph_store() as target:

@@ -3,7 +3,7 @@
     .venv/bin/python -m tests.w3c.report                      # pyoxigraph, in-process
     .venv/bin/python -m tests.w3c.report --serve              # a throw-away `oxigraph serve`
     .venv/bin/python -m tests.w3c.report --http URL           # any running endpoint (its data is dropped!)
-    .venv/bin/python -m tests.w3c.report --endpoint           # the README's table: our /sparql vs Oxigraph
+    .venv/bin/python -m tests.w3c.report --endpoint           # the conformance table: /sparql vs Oxigraph
 
 Exit status 0 when the failures are exactly the known ones of the engine's profile, 1 otherwise.
 """
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     target.add_argument(
         "--endpoint",
         action="store_true",
-        help="print the README's table: the Alatau endpoint beside `oxigraph serve` (protocol too)",
+        help="print the conformance page's table: the Alatau endpoint beside `oxigraph serve` (protocol too)",
     )
     target.add_argument(
         "--http", metavar="URL", help="base URL of a running SPARQL endpoint (DROP ALL is run!)"
