@@ -60,11 +60,27 @@ class Settings:
     # blank nodes in writes: refused (false), or replaced by Skolem IRIs <base>.well-known/genid/…
     # that the Graph Store serves back as blank nodes (true; the W3C Graph Store Protocol tests)
     skolemize_blank_nodes: bool = False
+    # --- the stewards' pages (server/stewards/, kg/changes/proposals.py) ---
+    # API writes (/update, /store) by writer tokens become proposals an admin approves, as the
+    # stewards' forms always do (false: they are committed at once, checked by the shapes)
+    review_writes: bool = False
+    # the proposals' database (SQLite); empty: proposals.sqlite3 beside the store
+    proposals_path: str = ""
+    # signs the stewards' session cookies (the same on every front); empty: a random one per start
+    session_secret: str = ""
+    session_expiry_s: int = 8 * 3600  # a steward signs in again after this long
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not self.base_iri.endswith(("/", "#")):
             raise ValueError(f"base IRI must end with '/' or '#': {self.base_iri!r}")
+
+    @property
+    def proposals_file(self) -> Path:
+        """Where the proposals are kept: ``proposals_path``, or beside the store."""
+        if self.proposals_path:
+            return Path(self.proposals_path)
+        return self.store_path.with_name(self.store_path.name + "-proposals.sqlite3")
 
     @property
     def names(self) -> Names:

@@ -13,6 +13,7 @@
     ├── WriteRefused           (its own code)        a write asks for something writes never do
     │   └── ProtectedGraph     protected_graph       … namely to change a graph that is not writable
     ├── WriteConflict          write_conflict        other writers kept committing first; retry
+    ├── ProposalClosed         proposal_closed       a proposal already decided, or being decided
     ├── QueryTimeout           query_timeout         the query ran past the timeout and was stopped
     ├── ResultTooLarge         result_too_large      the result is larger than the configured cap
     └── StoreError             store_unavailable     the store is missing, locked or unreadable
@@ -142,6 +143,12 @@ class WriteConflict(KGError):
     """Other writers kept committing first: nothing was stored; the request may be retried."""
 
     code = "write_conflict"
+
+
+class ProposalClosed(KGError):
+    """The proposal was already approved, rejected or withdrawn, or another admin is deciding it."""
+
+    code = "proposal_closed"
 
 
 class QueryTimeout(KGError):

@@ -157,7 +157,9 @@ def test_a_valid_school_is_accepted_visible_inferred_and_logged(live):
     assert latest["change"] == body["change"] and latest["agent"] == "steward"
     assert latest["comment"] == "new school"
     html = requests.get(live.url + "/changes", headers={"Accept": "text/html"}, timeout=30)
-    assert html.status_code == 200 and "steward" in html.text and "<table" in html.text
+    # for a browser, /changes is the recent-changes page
+    assert html.status_code == 200 and html.url.endswith("/history")
+    assert "steward" in html.text and "new school" in html.text and "akimat letter 12" in html.text
 
 
 def test_an_invalid_school_is_refused_with_an_actionable_report(live):

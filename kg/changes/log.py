@@ -20,6 +20,8 @@ from kg.rdf.names import DCTERMS, PROV, RDF, RDFS, XSD, Names
 
 Quad = ox.Quad
 STATEMENT_KINDS = ("addition", "removal", "inferredAddition", "inferredRemoval")
+# more nodes a record may hold (kg.changes.proposals): the admin who approved a proposal, its comments
+RECORD_LINKS = ("approvedBy", "comment")
 
 
 class Selects(Protocol):
@@ -86,7 +88,7 @@ def record(
 def records_after(store: Selects, names: Names, version: int) -> list[Quad]:
     """The change log's quads for the changes after ``version``: the changes and their statements."""
     ak = str(names.ak)
-    links = " ".join(f"<{ak}{k}>" for k in STATEMENT_KINDS) + f" <{PROV}wasAssociatedWith>"
+    links = " ".join(f"<{ak}{k}>" for k in (*STATEMENT_KINDS, *RECORD_LINKS)) + f" <{PROV}wasAssociatedWith>"
     rows = store.select(
         f"""SELECT ?s ?p ?o WHERE {{ GRAPH <{names.changes_graph}> {{
             ?change <{ak}sequence> ?n . FILTER(?n > {int(version)})

@@ -74,6 +74,8 @@ from kg.rdf.terms import to_quads, to_rdflib
 
 Quad = ox.Quad
 logger = logging.getLogger("alatau_kg.writes")
+Precondition = Callable[[ox.Store], None]  # given the working copy before each planning; raises to refuse
+Annotate = Callable[[ox.NamedNode], Iterable[Quad]]  # more quads for a change's record, from its IRI
 
 
 class Writer:
@@ -116,22 +118,30 @@ class Writer:
 
     # --- planning ----------------------------------------------------------------------------------
 
-    def _planned(self, plan: Callable[[], Change]) -> Change:
+    def _planned(self, plan: Callable[[], Change], precondition: Precondition | None = None) -> Change:
         """``plan()`` run on the current graph (caught up first), remembering the version it saw and
-        how to plan it again if another writer commits before this change does."""
+        how to plan it again if another writer commits before this change does. ``precondition``
+        is given the working copy (under the write lock) before every planning, and may refuse."""
         with self._lock:
             self.sync()
+            if precondition is not None:
+                precondition(self.working)
             change = plan()
             change.base_version = self.version
-            change.replan = lambda: self._planned(plan)
+            change.replan = lambda: self._planned(plan, precondition)
             return change
 
     def plan_update(
-        self, sparql: str, *, using: list[str] | None = None, using_named: list[str] | None = None
+        self,
+        sparql: str,
+        *,
+        using: list[str] | None = None,
+        using_named: list[str] | None = None,
+        precondition: Precondition | None = None,
     ) -> Change:
         """The change a SPARQL Update would make (nothing is stored)."""
         text = with_using(sparql, using or [], using_named or [])
-        return self._planned(lambda: self._plan_update_now(text))
+        return self._planned(lambda: self._plan_update_now(text), precondition)
 
     def _plan_update_now(self, text: str) -> Change:
         with self._lock:
@@ -188,10 +198,12 @@ class Writer:
                     change.added.add(q)
         return change
 
-    def plan_graph(self, graph: str | None, quads: Iterable[Quad], *, mode: str) -> Change:
+    def plan_graph(
+        self, graph: str | None, quads: Iterable[Quad], *, mode: str, precondition: Precondition | None = None
+    ) -> Change:
         """Graph Store Protocol changes: ``add`` (POST), ``replace`` (PUT) or ``delete`` (DELETE)."""
         body = list(quads)
-        return self._planned(lambda: self._plan_graph_now(graph, body, mode))
+        return self._planned(lambda: self._plan_graph_now(graph, body, mode), precondition)
 
     def _plan_graph_now(self, graph: str | None, quads: list[Quad], mode: str) -> Change:
         target: ox.NamedNode | ox.DefaultGraph = ox.NamedNode(graph) if graph else ox.DefaultGraph()
@@ -208,7 +220,7 @@ class Writer:
                 return Change(added=new - current, operation="post")
         raise UsageError(f"unknown graph operation {mode!r}")
 
-    def plan_quads(self, quads: Iterable[Quad]) -> Change:
+    def plan_quads(self, quads: Iterable[Quad], *, precondition: Precondition | None = None) -> Change:
         """Add quads, each to its own graph (a TriG or N-Quads body sent to the store)."""
         body = list(quads)
 
@@ -216,7 +228,37 @@ class Writer:
             added = {q for q in self._skolemized(body) if q not in self.working}
             return Change(added=added, operation="post")
 
-        return self._planned(plan)
+        return self._planned(plan, precondition)
+
+    def plan_patch(
+        self,
+        added: Iterable[Quad],
+        removed: Iterable[tuple[ox.NamedNode, ox.NamedNode, ox.NamedNode | ox.Literal]],
+        *,
+        operation: str = "edit",
+        precondition: Precondition | None = None,
+    ) -> Change:
+        """A steward's edit (:mod:`kg.changes.edits`): ``added`` quads that are not there yet, and
+        every quad of a writable graph stating one of the ``removed`` triples. Planned again against
+        the graph as it is, it changes only what the edit changed."""
+        to_add, to_remove = list(added), list(removed)
+
+        def plan() -> Change:
+            change = Change(operation=operation)
+            change.added = {q for q in to_add if q not in self.working}
+            for s, p, o in to_remove:
+                for q in self.working.quads_for_pattern(s, p, o, None):
+                    graph = q.graph_name
+                    if isinstance(graph, ox.NamedNode) and self.writable(graph.value):
+                        change.removed.add(q)
+            change.removed -= change.added
+            return change
+
+        return self._planned(plan, precondition)
+
+    def writable(self, graph: str) -> bool:
+        """Whether writes may change the named graph ``graph``."""
+        return graph not in self._protected and graph.startswith(tuple(self.prefixes))
 
     def new_graph_iri(self) -> str:
         """A fresh graph IRI for a graph POSTed to the Graph Store itself (Graph Store Protocol §5.5):
@@ -283,7 +325,7 @@ class Writer:
                     )
                 continue
             iri = graph.value if isinstance(graph, ox.NamedNode) else ""
-            if iri in self._protected or not iri.startswith(tuple(self.prefixes)):
+            if not self.writable(iri):
                 raise ProtectedGraph(
                     f"the graph <{iri}> cannot be written; writable graphs start with "
                     + " or ".join(self.prefixes),
@@ -398,12 +440,21 @@ class Writer:
 
     # --- committing --------------------------------------------------------------------------------
 
-    def submit(self, change: Change, *, agent: str, source: str = "", comment: str = "") -> Outcome:
+    def submit(
+        self,
+        change: Change,
+        *,
+        agent: str,
+        source: str = "",
+        comment: str = "",
+        annotate: Annotate | None = None,
+    ) -> Outcome:
         """Check and, if no shape is violated, commit ``change``; raises ChangeRejected otherwise.
 
         The commit is conditioned on the store's version: if another writer committed since the
         change was planned, this writer catches up, plans the change again (``change.replan``) and
-        checks it again — up to :attr:`attempts` times, then WriteConflict (nothing stored)."""
+        checks it again — up to :attr:`attempts` times, then WriteConflict (nothing stored).
+        ``annotate`` gives more quads for the change's record, from the change's IRI."""
         with self._lock:
             for attempt in range(self.attempts):
                 if attempt:
@@ -411,7 +462,7 @@ class Writer:
                 self.sync()
                 if change.replan is not None and change.base_version != self.version:
                     change = change.replan()
-                outcome = self._commit(change, agent=agent, source=source, comment=comment)
+                outcome = self._commit(change, agent=agent, source=source, comment=comment, annotate=annotate)
                 if outcome is not None:
                     return outcome
             raise WriteConflict(
@@ -419,7 +470,9 @@ class Writer:
                 "send the request again"
             )
 
-    def _commit(self, change: Change, *, agent: str, source: str, comment: str) -> Outcome | None:
+    def _commit(
+        self, change: Change, *, agent: str, source: str, comment: str, annotate: Annotate | None = None
+    ) -> Outcome | None:
         """Check and commit at the current version; None if another writer committed first."""
         checked = self.check(change)
         report = checked.report if checked is not None else Report(True, [], Graph())
@@ -445,6 +498,8 @@ class Writer:
             sequence=sequence,
             inferred=(inferred_add, inferred_remove),
         )
+        if annotate is not None:
+            record |= set(annotate(ox.NamedNode(change_iri)))
         update = versioned_update(
             self.names, self.version, change.removed | inferred_remove, change.added | inferred_add | record
         )

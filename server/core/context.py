@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from kg.changes.proposals import Proposals
 from kg.changes.tokens import Tokens
 from kg.changes.writer import Writer
 from kg.config import Settings
@@ -23,6 +24,7 @@ class Context:
     rate_limiter: RateLimiter
     tokens: Tokens
     writer: Writer | None = None  # None: the service is read-only
+    proposals: Proposals | None = None  # changes awaiting review (with a writer only)
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine, writer: Writer | None = None) -> Context:
@@ -34,6 +36,7 @@ class Context:
             rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
             tokens=Tokens.load(settings.tokens_file, settings.tokens),
             writer=writer,
+            proposals=Proposals(settings.proposals_file, settings.names) if writer is not None else None,
         )
 
 

@@ -21,6 +21,7 @@ from kg.rdf.iris import curie
 from kg.rdf.names import LABEL_PREDICATES, QB, RDF_TYPE, SDMX_DIMENSION, XSD
 from server.core.i18n import current_language, format_date, format_number, render_page
 from server.linked.state import Linked, alternates_header, linked
+from server.pages import history as pages_history
 from server.pages import ontology as pages_ontology
 from server.pages import stats as pages_stats
 
@@ -227,6 +228,8 @@ def render(iri: str, path: str) -> Response:
         incoming=incoming,
         charts=charts,
         formats=links,
+        changes=pages_history.entity_history(state, iri, lang),
+        editable=path.startswith("id/"),
         any_inferred=any(v.inferred for p in (*properties, *incoming, *types) for v in p.values),
     )
     response.headers["Link"] = alternates_header(path, with_page=False)

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, json, render_template, request
+from flask import Blueprint, Response, json, redirect, request
 from rdflib import Graph
 
 from kg.changes.tokens import Principal
@@ -371,7 +371,7 @@ def changes() -> Response:
         row["reverts_path"] = f"/changes/{row['reverts_id']}"
     ranges = parse_accept(request.headers.get("Accept", "") or "*/*")
     if quality(ranges, ("text/html",)) > quality(ranges, ("application/json",)):
-        return Response(render_template("changes.html", changes=rows), mimetype="text/html")
+        return redirect("/history", code=303)  # type: ignore[return-value]  # the page for people
     return Response(json.dumps({"changes": rows}, ensure_ascii=False) + "\n", mimetype="application/json")
 
 
