@@ -182,7 +182,7 @@ def read(
                     f.details, inner, resolve=resolve, choices=choices, where=(*where, f.key, i)
                 )
                 problems += inner_problems
-                if any(inner_values.values()) or any(inner_details.values()):  # an emptied one: dropped
+                if _meaningful(f.details, inner_values, inner_details):  # an emptied one is dropped
                     details.setdefault(f.path, []).append(
                         (inner, {"values": inner_values, "details": inner_details})
                     )
@@ -201,6 +201,17 @@ def read(
             if term not in bucket:
                 bucket.append(term)
     return values, details, problems
+
+
+def _meaningful(form: Form, values: dict[str, list[Term]], details: dict[str, list]) -> bool:
+    """Whether a details node holds anything but the values its shapes require (which a form shows
+    preset): a node left otherwise empty is no node."""
+    for path, terms in values.items():
+        f = form.field(path)
+        fixed = set(f.fixed) if f is not None else set()
+        if any(not (isinstance(t, ox.NamedNode) and t.value in fixed) for t in terms):
+            return True
+    return any(details.values())
 
 
 class _Unreadable(Exception):

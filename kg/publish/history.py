@@ -176,7 +176,8 @@ def statements(
     engine: Engine, names: Names, changes: list[str], *, about: str | None = None, limit: int = 5000
 ) -> list[Statement]:
     """The statements of ``changes``; with ``about``, only those about that entity and about the
-    nodes the same change links it to (its capacity, its status record)."""
+    nodes the same change links it to (its capacity, its status record), and all of a change made
+    by editing that entity's form (``ak:subject``)."""
     if not changes:
         return []
     ak = str(names.ak)
@@ -185,7 +186,7 @@ def statements(
     restrict = ""
     if about is not None:
         e = sparql_iri(about)
-        restrict = f"""{{ FILTER(?s = {e}) }} UNION {{
+        restrict = f"""{{ FILTER(?s = {e}) }} UNION {{ ?change <{ak}subject> {e} }} UNION {{
             ?change ?kind2 ?st2 . ?st2 <{RDF}subject> {e} ; <{RDF}object> ?s . FILTER(isIRI(?s)) }}"""
     query = f"""SELECT DISTINCT ?change ?kind ?s ?p ?o ?g WHERE {{ GRAPH <{names.changes_graph}> {{
         VALUES ?change {{ {values} }} VALUES ?kind {{ {kinds} }}

@@ -55,6 +55,17 @@ class ChangeRow:
     comments: list[history.LoggedComment] = field(default_factory=list)
 
 
+def action_word(action: str) -> str:
+    """What a comment of a proposal was said with, in the reader's language."""
+    return {
+        "submit": gettext("proposed"),
+        "comment": gettext("commented"),
+        "approve": gettext("approved"),
+        "reject": gettext("rejected"),
+        "withdraw": gettext("withdrew"),
+    }.get(action, action)
+
+
 def _label(state: Linked, iri: str, lang: str, own: dict[str, str] | None = None) -> str:
     if own and iri in own:
         return own[iri]
@@ -183,6 +194,7 @@ def change(change_id: str) -> Response:
         "history_change.html",
         title=gettext("Change %(number)s", number=detail.summary.sequence or change_id),
         row=row,
+        action_word=action_word,
         truncated=detail.truncated,
         iri=iri,
     )

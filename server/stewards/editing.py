@@ -266,6 +266,8 @@ def _node_view(
     node = NodeView(name, entered.iri, [], new=new)
     for f in form.fields:
         fv = FieldView(f, f"{name}|{f.key}", field_label(state, f.path, lang), field_help(state, f, lang))
+        if depth and f.path == LABEL:  # a details node's labels are made from its parent's when left empty
+            fv.help = gettext("Left empty, the labels are made from the entity's own.")
         if f.kind == "details" and f.details is not None:
             entries = entered.details.get(f.key, [])
             for i, inner in enumerate(entries):

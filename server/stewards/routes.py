@@ -50,6 +50,7 @@ from server.core.errors import HttpError, error_response, status_of
 from server.core.i18n import current_language, render_page
 from server.core.negotiation import prefers_html
 from server.linked.state import Linked, linked
+from server.pages.history import action_word
 from server.stewards import catalog, editing, sessions
 
 bp = Blueprint("stewards", __name__, url_prefix="/steward")
@@ -62,16 +63,6 @@ def status_word(status: str) -> str:
         "rejected": gettext("rejected"),
         "withdrawn": gettext("withdrawn"),
     }.get(status, status)
-
-
-def action_word(action: str) -> str:
-    return {
-        "submit": gettext("proposed"),
-        "comment": gettext("commented"),
-        "approve": gettext("approved"),
-        "reject": gettext("rejected"),
-        "withdraw": gettext("withdrew"),
-    }.get(action, action)
 
 
 # --- around every request -----------------------------------------------------------------------------

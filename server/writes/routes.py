@@ -31,10 +31,12 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, json, redirect, request
 from rdflib import Graph
 
+from kg.changes import proposals
+from kg.changes.proposals import Proposals
 from kg.changes.tokens import Principal
 from kg.changes.writer import Change, Outcome, Writer
 from kg.checks.report import Report
-from kg.errors import Forbidden, NotFound
+from kg.errors import ChangeRejected, Forbidden, NotFound, UsageError
 from kg.rdf.formats import RDF_FORMATS, Format, rdf_format, rdf_format_of_media_type
 from kg.rdf.parsing import parse_bytes
 from server.core.context import context
@@ -126,6 +128,65 @@ def _submit(change: Change, principal: Principal) -> Outcome:
     )
 
 
+def _publish(
+    change: Change,
+    principal: Principal,
+    intent: tuple[str, dict[str, Any]],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Commit the change, or, under the review rule (``review_writes``) and for a writer's token,
+    store it as a proposal an admin approves: ``202 Accepted`` with the proposal's ``Location``.
+    ``intent`` is what the proposal plans again at approval: (kind, payload)."""
+    if not context().settings.review_writes or principal.may("admin"):
+        return _outcome_response(_submit(change, principal), status=status, headers=headers)
+    writer = _writer()
+    checked = writer.check(change)
+    report = checked.report if checked is not None else Report(True, [], Graph())
+    if not report.conforms:
+        raise ChangeRejected(report)
+    if change.empty:
+        return _outcome_response(Outcome(None, 0, 0, 0, 0, report))
+    kind, payload = intent
+    proposal = _proposals().create(
+        author=principal.name,
+        kind=kind,
+        operation=change.operation,
+        payload=payload,
+        summary=request.headers.get("X-Change-Comment", "")[:2000],
+        source=request.headers.get("X-Change-Source", "")[:500],
+        entities=sorted(
+            {q.subject.value for q in change.added | change.removed if isinstance(q.subject, ox.NamedNode)}
+        )[:500],
+        counts=(len(change.added), len(change.removed)),
+    )
+    body = {
+        "proposal": proposal.id,
+        "status": proposal.status,
+        "location": f"/proposals/{proposal.id}",
+        "added": len(change.added),
+        "removed": len(change.removed),
+        "report": report.to_dict(report_language()),
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False) + "\n",
+        status=202,
+        mimetype="application/json",
+        headers={"Location": f"/proposals/{proposal.id}"},
+    )
+
+
+def _proposals() -> Proposals:
+    found = context().proposals
+    if found is None:
+        raise HttpError(
+            403,
+            "read_only",
+            "this service is read-only: no write tokens are configured (see `alatau-kg token add`)",
+        )
+    return found
+
+
 # --- SPARQL Update ------------------------------------------------------------------------------
 
 
@@ -160,7 +221,7 @@ def update() -> Response:
     principal = _principal()
     sparql, using, using_named = _update_request()
     change = _writer().plan_update(sparql, using=using, using_named=using_named)
-    return _outcome_response(_submit(change, principal))
+    return _publish(change, principal, ("update", proposals.update_payload(sparql, using, using_named)))
 
 
 # --- Graph Store Protocol -----------------------------------------------------------------------
@@ -286,28 +347,32 @@ def _graph_store(direct_path: str | None = None) -> Response:
     if method == "DELETE":
         if not named:
             raise HttpError(400, "bad_request", "name the graph to delete: ?graph=IRI or ?default")
-        outcome = _submit(writer.plan_graph(graph, [], mode="delete"), principal)
-        return _outcome_response(outcome)
+        change = writer.plan_graph(graph, [], mode="delete")
+        return _publish(change, principal, ("graph", proposals.graph_payload(graph, [], "delete")))
     if method == "PUT":
         if not named:
             raise HttpError(400, "bad_request", "name the graph to replace: ?graph=IRI or ?default")
         existed = writer.graph_exists(graph) and bool(graph)
-        change = writer.plan_graph(graph, _body_quads(graph, named=True), mode="replace")
-        outcome = _submit(change, principal)
-        return _outcome_response(outcome, status=200 if existed or not graph else 201)
+        body = _body_quads(graph, named=True)
+        change = writer.plan_graph(graph, body, mode="replace")
+        intent = ("graph", proposals.graph_payload(graph, body, "replace"))
+        return _publish(change, principal, intent, status=200 if existed or not graph else 201)
     if method == "POST":
         if named:
             existed = writer.graph_exists(graph) and bool(graph)
-            change = writer.plan_graph(graph, _body_quads(graph, named=True), mode="add")
-            return _outcome_response(_submit(change, principal), status=200 if existed or not graph else 201)
+            body = _body_quads(graph, named=True)
+            change = writer.plan_graph(graph, body, mode="add")
+            intent = ("graph", proposals.graph_payload(graph, body, "add"))
+            return _publish(change, principal, intent, status=200 if existed or not graph else 201)
         # POST to the Graph Store itself (§5.5): triples make a new graph, whose IRI the answer gives
         # (201 Created, Location); a dataset's quads go to their own graphs.
         new_graph = writer.new_graph_iri()
         quads = _body_quads(new_graph, named=False)
         if quads and all(isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
-            outcome = _submit(writer.plan_graph(new_graph, quads, mode="add"), principal)
-            return _outcome_response(outcome, status=201, headers={"Location": new_graph})
-        return _outcome_response(_submit(writer.plan_quads(quads), principal))
+            change = writer.plan_graph(new_graph, quads, mode="add")
+            intent = ("graph", proposals.graph_payload(new_graph, quads, "add"))
+            return _publish(change, principal, intent, status=201, headers={"Location": new_graph})
+        return _publish(writer.plan_quads(quads), principal, ("quads", proposals.quads_payload(quads)))
     raise HttpError(405, "method_not_allowed", f"{method} is not allowed here")
 
 
@@ -395,3 +460,59 @@ def revert(change_id: str) -> Response:
     iri = f"{context().names.base}id/change/{change_id}"
     outcome = writer.revert(iri, agent=principal.name, comment=request.headers.get("X-Change-Comment", ""))
     return _outcome_response(outcome)
+
+
+# --- proposals (the review rule) ----------------------------------------------------------------
+
+
+@bp.route("/proposals", methods=["GET"])
+def proposal_list() -> Response:
+    """Proposals, newest first: all of them for an admin's token, one's own for a writer's."""
+    principal = _principal()
+    status = request.args.get("status") or None
+    if status is not None and status not in proposals.STATUSES:
+        raise HttpError(400, "bad_request", f"status is one of {', '.join(proposals.STATUSES)}")
+    author = None if principal.may("admin") else principal.name
+    found = _proposals().list(author=author, status=status, limit=1000)
+    body = {"proposals": [p.to_dict() for p in found]}
+    return Response(json.dumps(body, ensure_ascii=False) + "\n", mimetype="application/json")
+
+
+def _visible_proposal(pid: str, principal: Principal) -> proposals.Proposal:
+    found = _proposals().get(pid)
+    if not principal.may("admin") and found.author != principal.name:
+        raise NotFound(f"no proposal {pid}")
+    return found
+
+
+@bp.route("/proposals/<pid>", methods=["GET"])
+def proposal(pid: str) -> Response:
+    found = _visible_proposal(pid, _principal())
+    body = {**found.to_dict(), "kind": found.kind, "payload": found.payload}
+    return Response(json.dumps(body, ensure_ascii=False) + "\n", mimetype="application/json")
+
+
+def _review_comment() -> str:
+    text = request.headers.get("X-Change-Comment", "")
+    if not text and _media_type() == FORM_TYPE:
+        text = request.form.get("comment", "")
+    return text.strip()[:4000]
+
+
+@bp.route("/proposals/<pid>/approve", methods=["POST"])
+def proposal_approve(pid: str) -> Response:
+    """(admin) Plan the proposal again against the graph as it is, check it and commit it."""
+    principal = _principal("admin")
+    _, outcome = proposals.approve(_proposals(), _writer(), pid, principal.name, _review_comment())
+    return _outcome_response(outcome)
+
+
+@bp.route("/proposals/<pid>/reject", methods=["POST"])
+def proposal_reject(pid: str) -> Response:
+    """(admin) Reject a proposal, saying why (``X-Change-Comment`` or form ``comment``)."""
+    principal = _principal("admin")
+    comment = _review_comment()
+    if not comment:
+        raise UsageError("say why the proposal is rejected (X-Change-Comment, or a form field comment)")
+    found = proposals.reject(_proposals(), pid, principal.name, comment)
+    return Response(json.dumps(found.to_dict(), ensure_ascii=False) + "\n", mimetype="application/json")
