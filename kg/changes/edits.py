@@ -292,19 +292,19 @@ def _canonical_decimal(value: Decimal) -> str:
 
 
 def _date(text: str, *, period: bool) -> ox.Literal:
-    code = "not_period" if period else "not_date"
+    problem = "not_period" if period else "not_date"
     try:
         if period and _YEAR.match(text):
             return ox.Literal(text, datatype=ox.NamedNode(f"{XSD}gYear"))
         if period and (m := _YEAR_MONTH.match(text)):
             if not 1 <= int(m.group(2)) <= 12:
-                raise _Unreadable(code)
+                raise _Unreadable(problem)
             return ox.Literal(text, datatype=ox.NamedNode(f"{XSD}gYearMonth"))
         day = dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise _Unreadable(code) from exc
+        raise _Unreadable(problem) from exc
     if len(text) != 10:
-        raise _Unreadable(code)
+        raise _Unreadable(problem)
     return ox.Literal(day.isoformat(), datatype=ox.NamedNode(f"{XSD}date"))
 
 

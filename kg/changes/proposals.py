@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS proposals (
     summary TEXT NOT NULL DEFAULT '',
     source TEXT NOT NULL DEFAULT '',
     subject TEXT NOT NULL DEFAULT '',
+    labels TEXT NOT NULL DEFAULT '{}',
     added INTEGER NOT NULL DEFAULT 0,
     removed INTEGER NOT NULL DEFAULT 0,
     deciding_by TEXT,
@@ -110,6 +111,7 @@ class Proposal:
     summary: str = ""
     source: str = ""
     subject: str = ""
+    labels: dict[str, str] = field(default_factory=dict)  # the subject's labels, by language, as proposed
     added: int = 0
     removed: int = 0
     decided_by: str | None = None
@@ -253,6 +255,7 @@ class Proposals:
         summary: str = "",
         source: str = "",
         subject: str = "",
+        labels: dict[str, str] | None = None,
         entities: Iterable[str] = (),
         minted: Iterable[str] = (),
         counts: tuple[int, int] = (0, 0),
@@ -267,7 +270,8 @@ class Proposals:
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO proposals (id, created, author, status, kind, operation, payload, summary,"
-                " source, subject, added, removed) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
+                " source, subject, labels, added, removed)"
+                " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     pid,
                     created,
@@ -278,6 +282,7 @@ class Proposals:
                     summary,
                     source,
                     subject,
+                    json.dumps(labels or {}, ensure_ascii=False),
                     counts[0],
                     counts[1],
                 ),
@@ -417,6 +422,7 @@ class Proposals:
             summary=row["summary"],
             source=row["source"],
             subject=row["subject"],
+            labels=json.loads(row["labels"]),
             added=row["added"],
             removed=row["removed"],
             decided_by=row["decided_by"],

@@ -34,7 +34,7 @@ from kg.changes.edits import (
 )
 from kg.checks.forms import LABEL, LANGS, Field, Form
 from kg.checks.report import Report, ValidationResult
-from kg.publish.languages import pick
+from kg.publish.languages import language_order, pick
 from kg.rdf.iris import curie
 from kg.rdf.names import XSD
 from server.core.i18n import format_date, format_number
@@ -328,10 +328,20 @@ def field_help(state: Linked, f: Field, lang: str) -> str:
     comments: dict[str, str] = {}
     for comment in catalog.ontology_graph(state).objects(URIRef(f.path), RDFS.comment):
         comments.setdefault(getattr(comment, "language", None) or "", str(comment))
-    for candidate in (lang, "en", "ru", ""):
-        if candidate in comments:
-            return comments[candidate]
-    return ""
+    return _in_order(comments, lang)
+
+
+def _in_order(texts: dict[str, str], lang: str) -> str:
+    """The text in the reader's language, else in the site's order (kk → ru → en), else any."""
+    for candidate in (*language_order(lang), ""):
+        if candidate in texts:
+            return texts[candidate]
+    return next(iter(texts.values()), "")
+
+
+def result_message(result: ValidationResult, lang: str) -> str:
+    """A result's sh:message in the reader's language, by the site's language order."""
+    return _in_order(result.resultMessage, lang) or result.message(lang)
 
 
 # --- the report and the problems next to their fields -------------------------------------------------
@@ -378,7 +388,7 @@ def attach(
             by_row[name].problem = message.text
         placed.append((name, message))
     for result in report.results if report is not None else []:
-        message = Message(result.resultSeverity, result.message(lang))
+        message = Message(result.resultSeverity, result_message(result, lang))
         targets = _targets(result, names_of, by_node, source)
         if not targets:
             focus = catalog.label(state, result.focusNode, lang)

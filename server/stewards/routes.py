@@ -38,7 +38,7 @@ from kg.changes.edits import Node, Patch, Problem, Source
 from kg.changes.model import Change
 from kg.changes.proposals import Proposal, Proposals
 from kg.changes.writer import Writer
-from kg.checks.forms import Form
+from kg.checks.forms import LABEL, Form
 from kg.checks.guard import Checked
 from kg.checks.report import Report
 from kg.errors import ChangeRejected, Forbidden, KGError, NotFound, ProposalClosed, Unauthorized
@@ -208,12 +208,24 @@ class ProposalRow:
     status: str
 
 
+def _subject_label(state: Linked, p: Proposal, lang: str) -> str:
+    """The proposal's entity by label: the graph's, or the one proposed for a new entity."""
+    if not p.subject:
+        return ""
+    if state.labels().get(p.subject):
+        return catalog.label(state, p.subject, lang)
+    for candidate in (lang, "en", "ru", "kk"):
+        if p.labels.get(candidate):
+            return p.labels[candidate]
+    return catalog.label(state, p.subject, lang)
+
+
 def _proposal_rows(state: Linked, found: list[Proposal], lang: str) -> list[ProposalRow]:
     return [
         ProposalRow(
             p,
             f"/steward/proposals/{p.id}",
-            catalog.label(state, p.subject, lang) if p.subject else "",
+            _subject_label(state, p, lang),
             state.page_href(p.subject) if p.subject else "",
             status_word(p.status),
         )
@@ -531,6 +543,13 @@ def _submit(state: Linked, form: Form, original: Node | None, lang: str) -> Resp
         summary=summary,
         source=planned.source.iri,
         subject=patch.subject,
+        labels={
+            q.object.language or "": q.object.value
+            for q in patch.added
+            if q.subject == ox.NamedNode(patch.subject)
+            and q.predicate.value == LABEL
+            and isinstance(q.object, ox.Literal)
+        },
         entities=[patch.subject, *patch.nodes.values()],
         minted=patch.minted,
         counts=(len(planned.change.added), len(planned.change.removed)),
@@ -654,7 +673,7 @@ def proposal_page(pid: str, *, status: int = 200, notice: str = "", report: Repo
         title=gettext("Proposal %(id)s", id=proposal.id),
         p=proposal,
         status_word=status_word(proposal.status),
-        subject=catalog.label(state, proposal.subject, lang) if proposal.subject else "",
+        subject=_subject_label(state, proposal, lang),
         subject_href=state.page_href(proposal.subject) if proposal.subject else "",
         source=catalog.label(state, proposal.source, lang) if proposal.source else "",
         source_href=state.page_href(proposal.source) if proposal.source else "",
@@ -677,7 +696,7 @@ def _result_text(state: Linked, result: Any, lang: str) -> str:
     where = (
         f" — {editing.field_label(state, result.resultPath.split('/')[0], lang)}" if result.resultPath else ""
     )
-    return f"{focus}{where}: {result.message(lang)}"
+    return f"{focus}{where}: {editing.result_message(result, lang)}"
 
 
 def _statement_rows(

@@ -14,8 +14,12 @@ Routes (every write needs ``Authorization: Bearer <token>``; see :mod:`kg.change
 * ``POST /validate`` — the dry run: RDF (any format, ``?graph=`` for triples) or a SPARQL Update;
   the report for current graph + change + inferences; nothing is stored. Always ``200`` when the
   check ran (the request succeeded), with ``conforms`` true or false — pySHACL's convention.
-* ``GET /changes`` (JSON or HTML, newest first), ``GET /changes/<id>``,
+* ``GET /changes`` (JSON, newest first; a browser is sent to ``/history``), ``GET /changes/<id>``,
   ``POST /changes/<id>/revert`` (admin).
+* ``GET /proposals``, ``GET /proposals/<id>``, ``POST /proposals/<id>/approve`` (admin),
+  ``POST /proposals/<id>/reject`` (admin, with a reason): changes awaiting review. With
+  ``review_writes``, the writes of a writer's token are stored as proposals (``202 Accepted``, the
+  proposal's ``Location``) instead of being committed (:mod:`kg.changes.proposals`).
 
 A change that violates a shape: ``422`` with the report (JSON with SHACL field names and a sentence
 per result in English or Russian by ``Accept-Language``, or Turtle by ``Accept``); nothing changed.
