@@ -177,6 +177,7 @@ def test_language_in_restricts_the_languages(catalog):
 def test_details_editor_gives_a_nested_form_with_the_parents_constraints(catalog):
     size = school(catalog).field("ex:size")
     assert size.kind == "details" and size.max_count == 1
+    assert size.required  # ( ex:size ex:unit ) sh:hasValue ex:seat: a school without a size violates it
     inner = size.details
     assert inner is not None and inner.cls == EX + "Amount" and inner.via == EX + "size"
     value = inner.field("ex:value")
@@ -190,8 +191,8 @@ def test_details_editor_gives_a_nested_form_with_the_parents_constraints(catalog
 
 
 def test_a_building_that_is_not_a_school_has_no_required_unit(catalog):
-    unit = catalog.form(EX + "Building").field("ex:size").details.field("ex:unit")
-    assert unit.fixed == ()
+    size = catalog.form(EX + "Building").field("ex:size")
+    assert not size.required and size.details.field("ex:unit").fixed == ()
 
 
 def test_a_details_node_reached_through_a_property_with_an_inverse_links_back(catalog):
@@ -248,7 +249,7 @@ def test_the_school_form_from_the_real_shapes(real):
     assert set(located.classes) == {"http://www.opengis.net/ont/geosparql#Feature", "http://schema.org/Place"}
     assert form.field("ak:hasStatusRecord").recommended  # a Warning: a social facility should be dated
     capacity = form.field("ak:capacity")
-    assert capacity.kind == "details" and capacity.max_count == 1
+    assert capacity.kind == "details" and capacity.max_count == 1 and capacity.required
     inner = capacity.details
     assert inner.field("qudt:numericValue").kind == "integer"  # shapes:CapacityIsWhole
     assert inner.field("qudt:unit").fixed == (AK + "Seat",)  # shapes:SchoolCapacity

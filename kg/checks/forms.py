@@ -346,6 +346,8 @@ class FormCatalog:
                     head = by_path.setdefault(str(steps[0]), _Constraints(str(steps[0])))
                     inner = head.nested.setdefault(str(steps[1]), _Constraints(str(steps[1])))
                     self._absorb(ps, inner)
+                    if inner.min_count:  # a value required at the end of the path needs the first step
+                        head.min_count = max(head.min_count, 1)
             # other paths (inverse, alternative, longer sequences) constrain nothing a form fills in
 
     def _absorb(self, ps: Node, c: _Constraints) -> None:
@@ -390,6 +392,8 @@ class FormCatalog:
                 c.messages.setdefault(message.language or "", str(message))
         for value in g.objects(ps, SH.hasValue):
             _add(c.fixed, str(value))
+            if strict:  # sh:hasValue is met only by a value that is there
+                c.min_count = max(c.min_count, 1)
         in_list = g.value(ps, SH["in"])
         if in_list is not None:
             for member in Collection(g, in_list):

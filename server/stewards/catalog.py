@@ -20,7 +20,7 @@ from kg.publish.catalog import VersionedCache
 from kg.publish.describe import graph_quads, select
 from kg.publish.languages import fold, pick
 from kg.rdf.iris import sparql_iri
-from kg.rdf.names import PROV, RDF_TYPE, SCHEMA, SKOS, XSD
+from kg.rdf.names import PROV, RDF_TYPE, SCHEMA, SKOS
 from kg.rdf.terms import triples_to_graph
 from server.linked.state import Linked
 
@@ -213,17 +213,6 @@ def asserted(state: Linked, subjects: list[str]) -> list[Triple]:
     return found
 
 
-def exists(state: Linked, iri: str) -> bool:
-    return state.exists(iri)
-
-
-def types_of(state: Linked, iri: str) -> list[str]:
-    rows = select(
-        state.engine, f"SELECT DISTINCT ?t WHERE {{ {sparql_iri(iri)} <{RDF_TYPE}> ?t }}", union=True
-    )
-    return [row["t"].value for row in rows if isinstance(row["t"], ox.NamedNode)]
-
-
 def label(state: Linked, iri: str, lang: str) -> str:
     found = pick(state.labels().get(iri, []), lang)
     return found.value if found else iri.rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
@@ -238,6 +227,3 @@ def labels_by_language(state: Linked, iri: str) -> dict[str, str]:
 
 def ontology_graph(state: Linked) -> Graph:
     return model(state).forms.ontology
-
-
-XSD_DATE = f"{XSD}date"
