@@ -55,6 +55,9 @@ from server.stewards import catalog, editing, sessions
 
 bp = Blueprint("stewards", __name__, url_prefix="/steward")
 
+# Where a form's facts would go while the steward has not named their source yet (checked, never stored)
+UNNAMED_SOURCE = "id/source/unnamed"
+
 
 def status_word(status: str) -> str:
     return {
@@ -374,7 +377,7 @@ def _plan(state: Linked, form: Form, original: Node | None, lang: str) -> Planne
     entered = editing.entered_from(form, data)
     source, source_problems = editing.source_of(state, editing.source_from(data), lang)
     names = state.names
-    checking = source or Source(names.base + "id/source/unsaved", names.source_graph_base + "unsaved")
+    checking = source or Source(names.base + UNNAMED_SOURCE, names.source_graph_base + "unnamed")
     minter = edits.Minter(
         names, m.segments, m.forms.superclasses, lambda iri: state.exists(iri) or store.taken(iri)
     )
@@ -461,6 +464,7 @@ def _preview(state: Linked, planned: Planned, lang: str) -> list[editing.Preview
     assert planned.change is not None
     checked = planned.checked
     own = editing.new_labels(planned.change.added, lang)
+    own.setdefault(state.names.base + UNNAMED_SOURCE, gettext("(the source you will name)"))
     return editing.preview(
         state,
         planned.change.added,
