@@ -2,9 +2,10 @@
 (``kg.shacl_compiled``, what the build and the guard use) and pySHACL (the reference).
 
     .venv/bin/python -m bench.shacl_engines [--scales city,10k,100k,1M] [--rounds 3]
+                                            [--engines compiled,pyshacl,turbo,rudof]
                                             [--pyshacl-up-to 100k] [--engine-timeout 1200]
-                                            [--guard-at 100k] [--guard-rounds 15] [--no-fixtures]
-                                            [--workdir DIR] [--json FILE]
+                                            [--max-mb 10000] [--guard-at 100k] [--guard-rounds 15]
+                                            [--no-fixtures] [--workdir DIR] [--json FILE]
 
 1. *Parity fixtures*: every engine over the inputs of the parity suite (``tests/test_shacl_compiled.py``:
    each invalid fixture of ``tests/test_kg_shapes.py`` applied to the city through the guard, the mini
@@ -13,11 +14,12 @@
 2. *Builds*: per scale, the data graph the build validates (the city, or a seeded synthetic city of
    ``bench/synthetic.py``, reasoned: asserted + inferred in one default graph) and ``shapes.ttl``.
    Each engine runs in a fresh subprocess per round, the rounds interleaved (the engine order rotates),
-   each run cut at ``--engine-timeout``. A child starts from what the build has, the data graph in an
-   Oxigraph store, and is timed for *input* (making what the engine takes from that store: an rdflib
-   graph for pySHACL, N-Triples read by pyrudof; nothing for the compiled path and for pyshacl-turbo,
-   which takes the store) and *validate*; its peak is the resident high-water mark over both (the
-   store itself included). Every report is compared with the compiled one.
+   each run cut at ``--engine-timeout`` or ``--max-mb`` (the machine is shared). A child starts from
+   what the build has, the data graph in an Oxigraph store, and is timed for *input* (making what the
+   engine takes from that store: an rdflib graph for pySHACL, N-Triples read by pyrudof; nothing for
+   the compiled path and for pyshacl-turbo, which takes the store) and *validate*; its peak is the
+   resident high-water mark over both (the store itself included). Every report is compared with the
+   compiled one.
 3. *The guard's case*: a handful of focus nodes in the ``--guard-at`` graph, validated again and again
    in one process per engine, the way the guard would use it (data and shapes loaded once).
 
@@ -168,7 +170,7 @@ class Turbo(Engine):
 
 class Rudof(Engine):
     """pyrudof (its native engine, the default), the data read as N-Triples from the store's dump and the
-    shapes as N-Triples (blank-node labels kept, so sources shapes compare)."""
+    shapes as N-Triples (blank-node labels kept, so source shapes compare)."""
 
     name = "rudof"
 
@@ -399,7 +401,8 @@ def run_child(args: list[str], timeout: float | None, max_mb: float) -> dict[str
             if rss > max_mb or (timeout is not None and time.monotonic() - t0 > timeout):
                 child.kill()
                 child.wait()
-                return {"error": f"over {max_mb:.0f} MB (--max-mb)"} if rss > max_mb else None
+                elapsed = time.monotonic() - t0
+                return {"error": f"stopped at {max_mb:.0f} MB after {elapsed:.0f}s"} if rss > max_mb else None
             time.sleep(0.2)
         if child.returncode != 0:
             return {"error": f"exit code {child.returncode}"}
