@@ -27,7 +27,7 @@ import bisect
 import heapq
 import re
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -417,11 +417,15 @@ class CompletionIndex:
         types: Iterable[tuple[str, str]],  # (iri, class)
         links: Iterable[tuple[str, str, int]],  # (predicate, object IRI, count)
         class_properties: Iterable[tuple[str, str, int]],  # (class, predicate, count)
+        fallback_labels: Mapping[str, Sequence[tuple[str, str]]] | None = None,  # (value, language)
     ):
         self.prefixes = dict(prefixes)
         by_iri: dict[str, list[tuple[str, str, bool]]] = {}
         for iri, value, lang, alternative in labels:
             by_iri.setdefault(iri, []).append((value, lang, alternative))
+        for iri, gap_labels in (fallback_labels or {}).items():  # only where the data have none
+            if iri not in by_iri:
+                by_iri[iri] = [(value, lang, False) for value, lang in gap_labels]
         score: dict[str, int] = {}
         objects: dict[str, list[str]] = {}
         for predicate, obj, count in links:
@@ -809,8 +813,11 @@ CLASS_PROPERTIES_QUERY = (
 )
 
 
-def build_index(engine: Engine, names: Names) -> CompletionIndex:
-    """The completion index of the whole dataset (the union of its graphs, inferences included)."""
+def build_index(
+    engine: Engine, names: Names, fallback_labels: Mapping[str, Sequence[tuple[str, str]]] | None = None
+) -> CompletionIndex:
+    """The completion index of the whole dataset (the union of its graphs, inferences included);
+    ``fallback_labels`` label the IRIs the data leave unlabelled (other vocabularies' terms)."""
     classes = {c: _int(r["n"]) for r in _rows(engine, CLASSES_QUERY) if (c := _iri(r["c"]))}
     for r in _rows(engine, DECLARED_CLASSES_QUERY):
         if (c := _iri(r["c"])) is not None:
@@ -842,4 +849,5 @@ def build_index(engine: Engine, names: Names) -> CompletionIndex:
             for r in _rows(engine, CLASS_PROPERTIES_QUERY)
             if (c := _iri(r["c"])) and (p := _iri(r["p"]))
         ),
+        fallback_labels,
     )

@@ -1,6 +1,6 @@
 """The Flask app (``create_app``) and the process that serves it (``serve``).
 
-Routes: ``/`` (query page), ``/sparql`` (SPARQL 1.1 query operation and service description),
+Routes: ``/`` (the query workbench), ``/sparql`` (SPARQL 1.1 query operation and service description),
 ``/-/health``, ``/-/version``, ``/static/…``.
 """
 
@@ -29,10 +29,10 @@ from server import (  # linked data and pages for people
     errors,
     introspection,
     linked,
-    pages,
     pages_home,
     protocol,
     search,
+    workbench,
     writes,
 )
 from server.context import EXTENSION_KEY, Context
@@ -73,7 +73,7 @@ def create_app(
     cors.register(app, settings.cors_origin)
     _register_access_log(app)
     app.register_blueprint(protocol.bp)
-    app.register_blueprint(pages.bp)
+    app.register_blueprint(workbench.bp)
     app.register_blueprint(introspection.bp)
     app.register_blueprint(linked.bp)
     app.register_blueprint(pages_home.bp)
