@@ -46,7 +46,7 @@ log = logging.getLogger("alatau_kg.workbench")
 
 EXTENSION_KEY = "alatau_kg_workbench"
 CHECK_EVERY_S = 2.0
-FIRST_BUILD_WAIT_S = 10.0  # a completion asked before the first index is built waits this long
+FIRST_BUILD_WAIT_S = 3.0  # a completion asked before the first index is built waits this long
 MAX_COMPLETION_QUERY = 100_000  # characters
 MAX_LABEL_IRIS = 2_000
 DISPLAYS = ("table", "chart", "timeline", "graph", "response")

@@ -56,7 +56,7 @@ function option(item, pos, typedLength, prefixes) {
   };
 }
 
-export function serverCompletion({ url, lang, prefixes, onReady }) {
+export function serverCompletion({ url, lang, prefixes }) {
   return async function complete(context) {
     const doc = context.state.doc.toString();
     const before = doc.slice(Math.max(0, context.pos - 1), context.pos);
@@ -81,7 +81,6 @@ export function serverCompletion({ url, lang, prefixes, onReady }) {
     } catch (e) {
       return null; // aborted by more typing, or the server is away: no proposals
     }
-    if (onReady) onReady(data.ready !== false);
     if (!data.items || !data.items.length) return null;
     const typed = data.typed || "";
     const from = context.pos - typed.length;
