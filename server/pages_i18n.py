@@ -248,7 +248,6 @@ WORDS: dict[str, dict[str, str]] = {
     "wb_rows": {"kk": "Жолдар: {n}", "ru": "Строк: {n}", "en": "Rows: {n}"},
     "wb_triples": {"kk": "Үштіктер: {n}", "ru": "Триплетов: {n}", "en": "Triples: {n}"},
     "wb_time": {"kk": "{ms} мс", "ru": "{ms} мс", "en": "{ms} ms"},
-    "wb_size": {"kk": "{size}", "ru": "{size}", "en": "{size}"},
     "wb_yes": {"kk": "Иә", "ru": "Да", "en": "Yes"},
     "wb_no": {"kk": "Жоқ", "ru": "Нет", "en": "No"},
     "wb_tab_table": {"kk": "Кесте", "ru": "Таблица", "en": "Table"},
@@ -282,17 +281,7 @@ WORDS: dict[str, dict[str, str]] = {
         "ru": "Нет столбца с датами для хронологии.",
         "en": "No date column for a timeline.",
     },
-    "wb_no_graph": {
-        "kk": "Граф CONSTRUCT және DESCRIBE нәтижелерін көрсетеді.",
-        "ru": "Граф показывает результаты CONSTRUCT и DESCRIBE.",
-        "en": "The graph view shows CONSTRUCT and DESCRIBE results.",
-    },
     "wb_no_results": {"kk": "Нәтиже жоқ.", "ru": "Результатов нет.", "en": "No results."},
-    "wb_not_ready": {
-        "kk": "Толықтыру индексі әлі дайындалуда.",
-        "ru": "Индекс подсказок ещё строится.",
-        "en": "The completion index is still being built.",
-    },
 }
 
 MONTHS = {

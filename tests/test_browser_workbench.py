@@ -114,6 +114,7 @@ def test_an_entity_is_completed_by_a_russian_and_by_a_kazakh_label(
     open_workbench(page, real_live, lang="ru")
     clear_editor(page)
     page.keyboard.type("SELECT ?p WHERE { ?p ak:locatedIn Коянк")
+    assert editor_text(page).startswith("PREFIX ak: <https://w3id.org/alatau-kg/def/ontology#>\n")  # as typed
     choice = option(page, "Коянкус")
     screenshot(page, f"workbench-entity-ru-{screen}")
     choice.click()
@@ -156,6 +157,20 @@ def test_an_example_runs_and_shows_labels_linked_to_pages(page, real_live: Live,
     assert lines[0] == "place" and set(lines[1:]) == expected
     assert not overflows(page)
     screenshot(page, f"workbench-example-{screen}")
+
+
+def test_the_examples_are_searched_with_kazakh_letters_folded(page, real_live: Live, screen: str) -> None:
+    open_workbench(page, real_live, lang="ru")
+    if page.locator("#examples").get_attribute("open") is None:
+        page.locator("#examples > summary").click()
+    page.locator("#example-search").fill("Қонаев")  # the Kazakh spelling finds «Конаев»
+    visible = page.locator(".wb-example:visible")
+    assert visible.count() == 1
+    assert visible.first.inner_text() == EXAMPLES["27-places-near-konaev"].question("ru")
+    page.locator("#example-search").fill("ak:FunctionalDistrict")  # the queries' text too
+    assert page.locator(".wb-example:visible").count() > 1
+    page.locator("#example-search").fill("нет такого слова")
+    assert page.locator(".wb-example:visible").count() == 0 and page.locator("#no-examples").is_visible()
 
 
 def test_the_chart_view_draws_a_bar_per_row(page, real_live: Live, screen: str) -> None:

@@ -121,6 +121,18 @@ def test_every_example_runs_as_the_editor_shows_it(real_live: Live) -> None:
 # --- the page ---------------------------------------------------------------------------------------------
 
 
+def test_every_word_of_the_page_and_its_script_is_there_in_three_languages() -> None:
+    script = "".join(p.read_text(encoding="utf-8") for p in (PROJECT_ROOT / "server/web/src").glob("*.js"))
+    template = (PROJECT_ROOT / "server/templates/workbench.html").read_text(encoding="utf-8")
+    used = {"wb_" + key for key in re.findall(r'\bt\("(\w+)"', script)}
+    used |= set(re.findall(r"t\('(\w+)'\)", template))
+    used |= {"wb_previous", "wb_next"}  # the pager's buttons: t(name)
+    assert used <= set(WORDS), sorted(used - set(WORDS))
+    for key in WORDS:
+        if key.startswith("wb_"):
+            assert set(WORDS[key]) == {"kk", "ru", "en"} and all(WORDS[key].values()), key
+
+
 @pytest.mark.parametrize("lang", ["kk", "ru", "en"])
 def test_the_page_is_in_the_sites_layout_and_language(real_live: Live, lang: str) -> None:
     response = requests.get(real_live.url + "/", params={"lang": lang}, timeout=30)

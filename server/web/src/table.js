@@ -112,6 +112,12 @@ export class TableView {
     const wrap = document.createElement("div");
     wrap.className = "table-wrap";
     wrap.appendChild(table);
+    if (!rows.length) {
+      const none = document.createElement("p");
+      none.className = "muted wb-none";
+      none.textContent = t("no_results");
+      wrap.appendChild(none);
+    }
     this.container.replaceChildren(controls, wrap);
   }
 
