@@ -14,11 +14,12 @@ Two parts, no web framework:
   :meth:`CompletionIndex.complete` answers a position: classes after ``a``; in predicate position the
   properties the subject's classes use (all properties if none is known or none matches); in
   subject/object position entities by a word of any of their labels (an object after a known
-  predicate: those that occur as its objects), ranked as QLever ranks, by how often the data use them;
-  prefixed names by namespace, variables in scope, the service's prefixes after ``PREFIX``.
+  predicate: those that occur as its objects), the label itself first, then labels starting with the
+  text, then later words, and among equals the most used (as QLever ranks by a score); prefixed names
+  by namespace, variables in scope, the service's prefixes after ``PREFIX``.
 
-Entity labels are matched at word starts through a sorted array of (label, offset) suffixes, so a
-lookup is a binary search; the best entities of a very common prefix are kept once computed.
+Entity labels are found by their words: a binary search in the sorted words gives those starting
+with the text typed, and their lists of labels the candidates (see :class:`CompletionIndex`).
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from kg.names import Names
 KINDS = ("class", "property", "subject", "object", "variable", "prefix", "none")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-# A prefix matching more label words than this is ranked once and remembered (one- and two-letter
-# prefixes at build time): ranking a range is linear in its size.
+# Past this many labels to rank (a prefix of one or two letters), the best are read off the front of
+# the merged word lists instead, and remembered: ranking every candidate is linear in their number.
 WIDE_RANGE = 2_000
 MAX_REMEMBERED = 4_096
 LAST_CHAR = "\U0010ffff"
@@ -254,9 +255,8 @@ def locate(
     head_tokens = _tokens(head)
     whole = _walk(_tokens(head + " " * len(typed) + text[cursor:]), fallback)
     variables = tuple(dict.fromkeys(t.text[1:] for t in _tokens(head + text[cursor:]) if t.kind == "var"))
-    common = {"typed": typed, "variables": variables, "prefixes": whole.prefixes}
     if _in_string_or_comment(head, head_tokens):
-        return Position("none", **common)  # type: ignore[arg-type]
+        return Position("none", typed, variables=variables, prefixes=whole.prefixes)
     walk = _walk(head_tokens, fallback)
     state = walk.state
     kind = "none"
@@ -276,7 +276,15 @@ def locate(
         kind = "object"
     if kind not in ("property", "object", "class"):
         subject, classes = None, ()
-    return Position(kind, subject=subject, predicate=predicate, subject_classes=classes, **common)  # type: ignore[arg-type]
+    return Position(
+        kind,
+        typed,
+        subject=subject,
+        predicate=predicate,
+        subject_classes=classes,
+        variables=variables,
+        prefixes=whole.prefixes,
+    )
 
 
 def _walk(tokens: Iterable[Token], fallback: dict[str, str]) -> _Walk:

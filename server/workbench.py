@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from kg import catalog
 from kg.completion import DEFAULT_LIMIT, MAX_LIMIT, CompletionIndex, build_index
@@ -275,9 +275,9 @@ def index() -> Response:
     display = request.args.get("display", "table")
     view = request.args.get("view", "all")
     config = {
-        "endpoint": "/sparql",
-        "complete": "/workbench/complete",
-        "labels": "/workbench/labels",
+        "endpoint": url_for("sparql.sparql"),
+        "complete": url_for("workbench.complete"),
+        "labels": url_for("workbench.labels"),
         "lang": lang,
         "words": client_words(lang),
         "prefixes": ctx.names.prefixes(),
