@@ -2,7 +2,8 @@
 
 Routes, by family (each a blueprint): ``/sparql`` (:mod:`server.sparql`), ``/update``, ``/store``,
 ``/graph/…``, ``/validate``, ``/changes`` (:mod:`server.writes`), ``/id/…``, ``/def/…``, ``/data/…``,
-``/dataset``, ``/dumps/`` (:mod:`server.linked`), ``/``, ``/home``, ``/page/…``, ``/search``
+``/dataset``, ``/dumps/`` (:mod:`server.linked`), ``/`` and ``/workbench/…`` (the query workbench),
+``/home``, ``/page/…``, ``/search``
 (:mod:`server.pages`), ``/-/health``, ``/-/version`` (:mod:`server.ops`). Which processes run the app
 and its engine is :mod:`server.deploy`'s decision, not this module's.
 """
@@ -22,7 +23,7 @@ from server.core.context import EXTENSION_KEY, Context
 from server.linked import dataset
 from server.linked import routes as linked
 from server.ops import routes as ops
-from server.pages import home, query, resource, search
+from server.pages import home, resource, search, workbench
 from server.sparql import protocol
 from server.writes import routes as writes
 
@@ -45,7 +46,7 @@ def create_app(settings: Settings, engine: Engine, writer: Writer | None = None)
     _register_access_log(app)
     for blueprint in (
         protocol.bp,
-        query.bp,
+        workbench.bp,
         ops.bp,
         linked.bp,
         resource.bp,
