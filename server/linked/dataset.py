@@ -9,14 +9,15 @@ and a ``Repr-Digest`` (RFC 9530) header.
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request, url_for
 
-from kg.publish import catalog, documents
+from kg.publish import catalog
 from kg.rdf import formats
 from server.core.errors import HttpError
 from server.core.i18n import current_language, render_page
-from server.linked.state import choose, linked
+from server.linked.state import DocumentOptions, choose, linked, option_args
 
 bp = Blueprint("dataset", __name__)
 
@@ -36,17 +37,13 @@ def _description() -> tuple[list, catalog.Dumps]:
 
 
 def _rdf(fmt: formats.Format, quads: list) -> Response:
-    body = documents.serialize(
-        quads,
-        fmt,
-        linked().prefixes() | {"spdx": catalog.SPDX, "sd": catalog.SD},
-        context_url=url_for("linked.jsonld_context", _external=True),
-    )
+    body = DocumentOptions.of_request().serialize(quads, fmt)
     response = Response(body, content_type=f"{fmt.media_type}; charset=utf-8")
     response.vary.add("Accept")
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Link"] = ", ".join(
-        f'<{url_for("dataset.well_known_void", format=f.name)}>; rel="alternate"; type="{f.media_type}"'
+        f"<{url_for('dataset.well_known_void')}?{urlencode({'format': f.name, **option_args(f)})}>; "
+        f'rel="alternate"; type="{f.media_type}"'
         for f in formats.RDF_FORMATS
     )
     return response
