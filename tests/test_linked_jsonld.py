@@ -160,7 +160,9 @@ def test_graph_options_that_do_not_fit_are_refused(real_live: Live) -> None:
     def get(path: str) -> requests.Response:
         return requests.get(real_live.url + path, timeout=30)
 
-    assert_error(get("/data/id/place/alatau.ttl?graphs=named"), 400, "bad_request")
+    refused = assert_error(get("/data/id/place/alatau.ttl?graphs=named"), 400, "bad_request")
+    assert "application/ld+json" in refused["available"]
+    assert_error(get("/.well-known/void?format=rdfxml&graphs=named"), 400, "bad_request")
     assert_error(get("/data/id/place/alatau.jsonld?graphs=some"), 400, "bad_request")
     assert_error(get("/data/id/place/alatau.jsonld?context=remote"), 400, "bad_request")
     assert_error(get("/dataset?format=jsonld&context=x"), 400, "bad_request")

@@ -63,7 +63,7 @@ def data(path: str) -> Response:
     path, by_extension = split_extension(path)
     fmt = by_extension or choose(with_html=False)
     assert fmt is not None
-    options = DocumentOptions.of_request()
+    options = DocumentOptions.of_request(fmt)  # before the description's queries
     iri = state.iri_of(path)
     document_graph = state.document_graphs.get(iri)
     if document_graph is not None:

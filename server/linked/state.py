@@ -215,7 +215,8 @@ class DocumentOptions:
     inline_context: bool = False
 
     @classmethod
-    def of_request(cls) -> DocumentOptions:
+    def of_request(cls, fmt: Format) -> DocumentOptions:
+        """The options of the request for a document in ``fmt``; 400 for one it cannot take."""
         graphs = request.args.get("graphs", "").strip().lower()
         context_value = request.args.get("context", "").strip().lower()
         if graphs and graphs not in GRAPHS:
@@ -231,6 +232,14 @@ class DocumentOptions:
                 "bad_request",
                 f"context={context_value!r}: give context=url or context=inline",
                 allowed=list(CONTEXTS),
+            )
+        if graphs == "named" and not fmt.datasets:
+            holding = [f.media_type for f in RDF_FORMATS if f.datasets]
+            raise HttpError(
+                400,
+                "bad_request",
+                f"{fmt.media_type} holds no named graphs: ask for JSON-LD, TriG or N-Quads",
+                available=holding,
             )
         return cls(GRAPHS[graphs] if graphs else None, context_value == "inline")
 
