@@ -49,7 +49,7 @@ TRANSLATIONS := server/translations
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F $(TRANSLATIONS)/babel.cfg -k _ -k gettext --no-location --sort-output \
 		--omit-header -o $(TRANSLATIONS)/messages.pot .
-	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --ignore-obsolete --width 110
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --width 110 --ignore-obsolete
 	$(BIN)/pybabel compile -d $(TRANSLATIONS)
 
 clean:

@@ -2,9 +2,9 @@
 
 Routes, by family (each a blueprint): ``/sparql`` (:mod:`server.sparql`), ``/update``, ``/store``,
 ``/graph/…``, ``/validate``, ``/changes`` (:mod:`server.writes`), ``/id/…``, ``/def/…``, ``/data/…``,
-``/dataset``, ``/dumps/`` (:mod:`server.linked`), ``/``, ``/home``, ``/page/…``, ``/search``,
-``/history`` (:mod:`server.pages`), ``/steward/…`` (:mod:`server.stewards`), ``/-/health``,
-``/-/version`` (:mod:`server.ops`). Which processes run the app
+``/dataset``, ``/dumps/`` (:mod:`server.linked`), ``/`` and ``/workbench/…`` (the query workbench),
+``/home``, ``/page/…``, ``/search``, ``/history`` (:mod:`server.pages`), ``/steward/…``
+(:mod:`server.stewards`), ``/-/health``, ``/-/version`` (:mod:`server.ops`). Which processes run the app
 and its engine is :mod:`server.deploy`'s decision, not this module's.
 """
 
@@ -23,7 +23,7 @@ from server.core.context import EXTENSION_KEY, Context
 from server.linked import dataset
 from server.linked import routes as linked
 from server.ops import routes as ops
-from server.pages import history, home, query, resource, search
+from server.pages import history, home, resource, search, workbench
 from server.sparql import protocol
 from server.stewards import routes as stewards
 from server.writes import routes as writes
@@ -47,7 +47,7 @@ def create_app(settings: Settings, engine: Engine, writer: Writer | None = None)
     _register_access_log(app)
     for blueprint in (
         protocol.bp,
-        query.bp,
+        workbench.bp,
         ops.bp,
         linked.bp,
         resource.bp,

@@ -16,7 +16,7 @@ from kg.build import build
 from kg.config import Settings
 from kg.engine.process import OxigraphProcess
 from server.app import create_app
-from tests.linked_support import AK, BASE, ID
+from tests.linked_support import AK, BASE, ID, context_from_app
 from tests.server_support import Live, assert_error, fixture_settings, serving
 
 pytest_plugins = ["tests.server_support", "tests.linked_support"]
@@ -101,7 +101,8 @@ def test_data_negotiates_and_names_its_alternates(
         assert f'type="{alternate}"' in links, alternate
     # the document is what it says it is (JSON-LD's remote context: see the pyld test)
     if media_type == "application/ld+json":
-        nquads = jsonld.to_rdf(response.json(), {"format": "application/n-quads"}).encode()
+        options = {"format": "application/n-quads", "documentLoader": context_from_app(real_live)}
+        nquads = jsonld.to_rdf(response.json(), options).encode()
         quads = list(ox.parse(nquads, ox.RdfFormat.N_QUADS))
     else:
         fmt = ox.RdfFormat.from_media_type(media_type)
@@ -144,17 +145,23 @@ def test_trig_says_which_graph_holds_each_statement(real_live: Live) -> None:
     assert turtle.startswith("# The description of <") and "/data/id/place/alatau.trig" in turtle
 
 
-def test_pyld_expands_the_json_ld_to_the_same_quads(real_live: Live) -> None:
-    response = get(real_live, "/data/id/place/alatau", "application/ld+json")
-    document = response.json()
-    assert document["@context"] == real_live.url + "/context.jsonld"  # the published context
-    expanded = jsonld.expand(document)  # pyld fetches the context from the server
-    graph_ids = {g["@id"] for g in expanded if "@graph" in g}
-    assert {str(ARTICLE_2026), str(ARTICLE_2025), str(INFERRED)} <= graph_ids
-    nquads = jsonld.to_rdf(document, {"format": "application/n-quads"})
-    from_jsonld = set(ox.parse(nquads.encode(), ox.RdfFormat.N_QUADS))
+def test_pyld_reads_the_json_ld_as_the_union_and_its_graphs_when_asked(real_live: Live) -> None:
+    """JSON-LD holds the union, as Turtle does (tests/test_linked_jsonld.py reads every document so);
+    with ``?graphs=named`` it keeps the named graphs, as N-Quads does."""
+    loader = context_from_app(real_live)  # pyld loads our context from the app, not the network
     from_nquads = set(ox.parse(get(real_live, "/data/id/place/alatau.nq").content, ox.RdfFormat.N_QUADS))
-    assert from_jsonld == from_nquads
+    document = get(real_live, "/data/id/place/alatau", "application/ld+json").json()
+    assert document["@context"] == real_live.url + "/context.jsonld"  # the published context
+    expanded = jsonld.expand(document, {"documentLoader": loader})
+    assert not [node for node in expanded if "@graph" in node]
+    nquads = jsonld.to_rdf(document, {"format": "application/n-quads", "documentLoader": loader})
+    union = set(ox.parse(nquads.encode(), ox.RdfFormat.N_QUADS))
+    assert union == {ox.Quad(q.subject, q.predicate, q.object) for q in from_nquads}
+    named = get(real_live, "/data/id/place/alatau.jsonld", graphs="named").json()
+    graph_ids = {g["@id"] for g in jsonld.expand(named, {"documentLoader": loader}) if "@graph" in g}
+    assert {str(ARTICLE_2026), str(ARTICLE_2025), str(INFERRED)} <= graph_ids
+    nquads = jsonld.to_rdf(named, {"format": "application/n-quads", "documentLoader": loader})
+    assert set(ox.parse(nquads.encode(), ox.RdfFormat.N_QUADS)) == from_nquads
     context = requests.get(real_live.url + "/context.jsonld", timeout=30)
     assert context.headers["Content-Type"].startswith("application/ld+json")
     assert context.json()["@context"]["ak"] == AK

@@ -12,7 +12,9 @@ and those are not results of the report (``kg.validation.report_from_graph`` rea
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 import pyoxigraph as ox
 import pytest
@@ -116,10 +118,11 @@ FIXTURES = [(c[0], c[1], "", c[2]) for c in CASES] + [
 ]
 
 
-@pytest.mark.parametrize(
-    ("add", "remove", "expected"), [f[1:] for f in FIXTURES], ids=[f[0] for f in FIXTURES]
-)
-def test_each_fixture_gives_the_same_report(guard, add, remove, expected):
+@contextlib.contextmanager
+def fixture_applied(guard: Guard, add: str, remove: str) -> Iterator[Graph]:
+    """The guard's data graph with a fixture's change (and what it infers) in it, as rdflib for pySHACL;
+    the guard's Oxigraph mirror holds the same triples meanwhile, and is restored after.
+    (``bench/shacl_engines.py`` runs the other SHACL engines over the same fixtures with it.)"""
     checked = guard.check(additions=_graph(add), removals=_graph(remove))
     plus = [q for q in to_quads(checked.additions | checked.inferred_added) if q not in guard.mirror]
     minus = [
@@ -133,12 +136,19 @@ def test_each_fixture_gives_the_same_report(guard, add, remove, expected):
     for q in minus:
         guard.mirror.remove(q)
     try:
-        data = triples_to_graph(iter(guard.mirror))  # the guard's data graph, as rdflib, for pySHACL
-        fast, slow, report = both(data, guard.shapes, guard.mirror)
+        yield triples_to_graph(iter(guard.mirror))
     finally:
         guard.mirror.extend(minus)
         for q in plus:
             guard.mirror.remove(q)
+
+
+@pytest.mark.parametrize(
+    ("add", "remove", "expected"), [f[1:] for f in FIXTURES], ids=[f[0] for f in FIXTURES]
+)
+def test_each_fixture_gives_the_same_report(guard, add, remove, expected):
+    with fixture_applied(guard, add, remove) as data:
+        fast, slow, report = both(data, guard.shapes, guard.mirror)
     assert fast == slow
     found = {(f, p, c) for f, p, c, _, s, _ in fast if s == "Violation"}
     if expected is None:
@@ -197,7 +207,16 @@ def test_a_synthetic_city_gives_the_same_report(synthetic):
 
 def test_a_broken_synthetic_city_gives_the_same_report(synthetic):
     """The same city with many faults of many kinds at once (no re-reasoning: both see the same triples)."""
-    data = synthetic.asserted + synthetic.inferred
+    data, store = broken(synthetic.asserted + synthetic.inferred)
+    fast, slow, report = both(data, synthetic.shapes, store)
+    assert fast == slow
+    assert not report.conforms
+    assert len({k[2] for k in fast}) >= 8 and len(fast) >= 25
+
+
+def broken(data: Graph) -> tuple[Graph, ox.Store]:
+    """``data`` (a city) broken in many ways at once, and an Oxigraph store of it: the graph is read back
+    from the store, so both hold the same terms. (``bench/shacl_engines.py`` uses it too.)"""
     q = lambda p: URIRef(f"http://qudt.org/schema/qudt/{p}")  # noqa: E731
     ak = lambda p: URIRef(f"https://w3id.org/alatau-kg/def/ontology#{p}")  # noqa: E731
     quantities = sorted(set(data.subjects(q("unit"), None)))[:12]
@@ -218,11 +237,7 @@ def test_a_broken_synthetic_city_gives_the_same_report(synthetic):
     for node in facilities:
         data.set((node, ak("locatedIn"), Literal("somewhere")))  # node (Place), class on literals
     store = mirror_of(data)
-    data = triples_to_graph(store.quads_for_pattern(None, None, None, None))  # the store's terms
-    fast, slow, report = both(data, synthetic.shapes, store)
-    assert fast == slow
-    assert not report.conforms
-    assert len({k[2] for k in fast}) >= 8 and len(fast) >= 25
+    return triples_to_graph(store.quads_for_pattern(None, None, None, None)), store  # the store's terms
 
 
 # --- SHACL Core beyond what shapes.ttl uses ----------------------------------------------------------------

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 from rdflib import BNode, Graph, URIRef
+from rdflib.compare import isomorphic
 
 from tests.w3c.graph_store import (
     CURRENT,
@@ -147,6 +148,8 @@ def test_blank_nodes_are_skolemized_and_served_back_as_blank_nodes(ours: GspTarg
     assert r.status_code == 201, r.text
     served = Graph().parse(data=requests.get(ours.direct_url + "/bnodes").text, format="turtle")
     assert len(served) == 2 and all(isinstance(s, BNode) and isinstance(o, BNode) for s, _, o in served)
+    jsonld = requests.get(ours.direct_url + "/bnodes", headers={"Accept": "application/ld+json"})
+    assert isomorphic(Graph().parse(data=jsonld.text, format="json-ld"), served)  # a graph too
     base = ours.direct_url.removesuffix("graph")
     answer = requests.get(
         base + "sparql",

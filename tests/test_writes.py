@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 from rdflib import Graph
+from rdflib.compare import isomorphic
 
 from kg.changes.tokens import digest
 from kg.config import Settings
@@ -323,6 +324,9 @@ def test_graph_store_reads_the_real_graphs(live):
         timeout=30,
     )
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/ld+json")
+    # the graph's content, read as a graph (issue 15): the same as its Turtle
+    turtle = Graph().parse(f"{live.url}/store?graph={BASE}graph/source/article-2025-09-29", format="turtle")
+    assert len(turtle) > 100 and isomorphic(Graph().parse(data=r.text, format="json-ld"), turtle)
     assert (
         requests.get(live.url + "/store", params={"graph": BASE + "graph/nope"}, timeout=30).status_code
         == 404

@@ -9,44 +9,43 @@ and a ``Repr-Digest`` (RFC 9530) header.
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlencode
 
+import pyoxigraph as ox
 from flask import Blueprint, Response, request, url_for
 
-from kg.publish import catalog, documents
+from kg.publish import catalog
 from kg.rdf import formats
 from server.core.errors import HttpError
 from server.core.i18n import current_language, render_page
-from server.linked.state import choose, linked
+from server.linked.state import DocumentOptions, choose, linked, option_args
 
 bp = Blueprint("dataset", __name__)
 
 
-def _description() -> tuple[list, catalog.Dumps]:
+def _description() -> list[ox.Quad]:
+    """The VoID + DCAT description of the dataset, its dumps and this service."""
     state = linked()
-    dumps = state.dumps()
-    quads = catalog.void_description(
+    return catalog.void_description(
         state.names,
         state.version(),
-        dumps,
+        state.dumps(),
         state.cached("articles"),
         state.cached("vocabularies"),
         service_root=request.url_root,
     )
-    return quads, dumps
 
 
-def _rdf(fmt: formats.Format, quads: list) -> Response:
-    body = documents.serialize(
-        quads,
-        fmt,
-        linked().prefixes() | {"spdx": catalog.SPDX, "sd": catalog.SD},
-        context_url=url_for("linked.jsonld_context", _external=True),
-    )
+def _rdf(fmt: formats.Format) -> Response:
+    options = DocumentOptions.of_request(fmt)  # before the description's queries
+    quads = _description()
+    body = options.serialize(quads, fmt)
     response = Response(body, content_type=f"{fmt.media_type}; charset=utf-8")
     response.vary.add("Accept")
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Link"] = ", ".join(
-        f'<{url_for("dataset.well_known_void", format=f.name)}>; rel="alternate"; type="{f.media_type}"'
+        f"<{url_for('dataset.well_known_void')}?{urlencode({'format': f.name, **option_args(f)})}>; "
+        f'rel="alternate"; type="{f.media_type}"'
         for f in formats.RDF_FORMATS
     )
     return response
@@ -56,10 +55,10 @@ def _rdf(fmt: formats.Format, quads: list) -> Response:
 def dataset() -> Response:
     """HTML for browsers, else the VoID + DCAT description in the RDF format asked for."""
     fmt = choose(with_html=True)
-    quads, dumps = _description()
     if fmt is not None:
-        return _rdf(fmt, quads)
+        return _rdf(fmt)
     state = linked()
+    dumps = state.dumps()
     lang = current_language()
     version = state.version()
     response = render_page(
@@ -91,8 +90,7 @@ def well_known_void() -> Response:
         if exc.status != 406:
             raise
         fmt = formats.TURTLE
-    quads, _ = _description()
-    return _rdf(fmt, quads)
+    return _rdf(fmt)
 
 
 @bp.get("/dumps/")

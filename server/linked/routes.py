@@ -16,7 +16,14 @@ from flask import Blueprint, Response, current_app, request, url_for
 
 from kg.publish import describe, documents
 from server.core.errors import ResourceNotFound
-from server.linked.state import alternates_header, choose, linked, split_extension
+from server.linked.state import (
+    DocumentOptions,
+    alternates_header,
+    choose,
+    linked,
+    option_query,
+    split_extension,
+)
 
 bp = Blueprint("linked", __name__)
 
@@ -41,7 +48,7 @@ def dereference(root: str, rest: str) -> Response:
         if lang:
             target += f"?lang={lang}"
     else:
-        target = url_for("linked.data", path=f"{path}.{fmt.extension}")
+        target = url_for("linked.data", path=f"{path}.{fmt.extension}") + option_query()
     response = current_app.response_class(status=303, headers={"Location": target})
     response.vary.add("Accept")
     response.headers["Link"] = alternates_header(path)
@@ -50,11 +57,13 @@ def dereference(root: str, rest: str) -> Response:
 
 @bp.get("/data/<path:path>")
 def data(path: str) -> Response:
-    """The RDF description of ``<base>{path}`` (the graph itself for the ontology and the shapes)."""
+    """The RDF description of ``<base>{path}`` (the graph itself for the ontology and the shapes): the
+    union of its graphs, or its named graphs (TriG, N-Quads, and JSON-LD with ``?graphs=named``)."""
     state = linked()
     path, by_extension = split_extension(path)
     fmt = by_extension or choose(with_html=False)
     assert fmt is not None
+    options = DocumentOptions.of_request(fmt)  # before the description's queries
     iri = state.iri_of(path)
     document_graph = state.document_graphs.get(iri)
     if document_graph is not None:
@@ -67,28 +76,27 @@ def data(path: str) -> Response:
         raise ResourceNotFound(iri)
     trig = url_for("linked.data", path=f"{path}.trig")
     header = (
-        f"The description of <{iri}>: the union of its named graphs.\n"
+        ""
+        if options.keeps_graphs(fmt)
+        else f"The description of <{iri}>: the union of its named graphs.\n"
         f"Which graph (source article, inferences) holds each statement: {trig}"
     )
-    body = documents.serialize(
-        quads,
-        fmt,
-        state.prefixes(),
-        context_url=url_for("linked.jsonld_context", _external=True),
-        header=header,
-    )
+    body = options.serialize(quads, fmt, header=header)
     response = Response(body, content_type=f"{fmt.media_type}; charset=utf-8")
     response.headers["Link"] = alternates_header(path)
     if by_extension is None:
         response.vary.add("Accept")
-        response.headers["Content-Location"] = url_for("linked.data", path=f"{path}.{fmt.extension}")
+        response.headers["Content-Location"] = url_for(
+            "linked.data", path=f"{path}.{fmt.extension}"
+        ) + option_query(fmt)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
 @bp.get("/context.jsonld")
 def jsonld_context() -> Response:
-    """The JSON-LD ``@context`` every JSON-LD document of this server refers to."""
+    """The JSON-LD ``@context`` every JSON-LD document of this server refers to (the one it embeds
+    with ``?context=inline``): the prefixes, nothing from another host."""
     body = documents.jsonld_context(linked().prefixes())
     response = current_app.response_class(
         current_app.json.dumps(body, indent=1) + "\n", content_type="application/ld+json; charset=utf-8"

@@ -11,7 +11,8 @@ machines), chosen by ``Accept`` (``Vary: Accept``), by an extension (``/id/place
 otherwise). The ontology ``<base>def/ontology`` (hash terms ``#School``) and the shapes
 ``<base>def/shapes`` are documents: their ``/data/…`` is their whole graph.
 
-Also here: the shared state of these pages (caches keyed by the data version) and ``/context.jsonld``.
+Also here: the shared state of these pages (caches keyed by the data version), the format a request
+asks for, and how its RDF document is written (:class:`DocumentOptions`: ``?graphs=``, ``?context=``).
 """
 
 from __future__ import annotations
@@ -19,17 +20,18 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from flask import current_app, g, request, url_for
 
 from kg.engine import Engine
-from kg.publish import catalog, describe, labels, search
+from kg.publish import catalog, describe, documents, labels, search
 from kg.publish.catalog import DataVersion, VersionedCache
 from kg.publish.labels import with_builtin
 from kg.rdf import formats
 from kg.rdf.formats import RDF_FORMATS, Format
-from kg.rdf.names import RDF_TYPE, XSD, Names
+from kg.rdf.names import RDF_TYPE, SD, XSD, Names
 from server.core.context import context
 from server.core.errors import HttpError
 from server.core.negotiation import parse_accept, quality
@@ -43,9 +45,11 @@ BY_EXTENSION = {ext: f for f in RDF_FORMATS for ext in (f.extension, *f.extensio
 
 
 def serialization_prefixes(names: Names) -> dict[str, str]:
-    """Prefixes for documents: the vocabularies, not our own ``id:``/``graph:`` (whose local parts
+    """Prefixes for documents, and the terms of the published JSON-LD ``@context``: the vocabularies
+    (with those of the dataset's description), not our own ``id:``/``graph:`` (whose local parts
     would need escaped slashes)."""
-    return {p: ns for p, ns in names.prefixes().items() if p not in ("id", "graph", "src")}
+    own = {p: ns for p, ns in names.prefixes().items() if p not in ("id", "graph", "src")}
+    return own | {"spdx": catalog.SPDX, "sd": str(SD)}
 
 
 @dataclass
@@ -192,9 +196,90 @@ def split_extension(path: str) -> tuple[str, Format | None]:
     return path, None
 
 
+# --- how a document is written -------------------------------------------------------------------
+
+# ``?graphs=``: the union of the graphs (every statement once) or the named graphs (each statement in
+# the graph that holds it); unset, the format's own way (TriG and N-Quads named, the others the union).
+GRAPHS = {"union": False, "named": True}
+# ``?context=``: JSON-LD's ``@context`` by URL (``/context.jsonld``, the default) or embedded, for
+# tools that do not fetch remote contexts.
+CONTEXTS = ("url", "inline")
+OPTION_NAMES = ("graphs", "context")
+
+
+@dataclass(frozen=True)
+class DocumentOptions:
+    """How the RDF document of a request is written: ``?graphs=union|named``, ``?context=url|inline``."""
+
+    named_graphs: bool | None = None
+    inline_context: bool = False
+
+    @classmethod
+    def of_request(cls, fmt: Format) -> DocumentOptions:
+        """The options of the request for a document in ``fmt``; 400 for one it cannot take."""
+        graphs = request.args.get("graphs", "").strip().lower()
+        context_value = request.args.get("context", "").strip().lower()
+        if graphs and graphs not in GRAPHS:
+            raise HttpError(
+                400,
+                "bad_request",
+                f"graphs={graphs!r}: give graphs=union or graphs=named",
+                allowed=list(GRAPHS),
+            )
+        if context_value and context_value not in CONTEXTS:
+            raise HttpError(
+                400,
+                "bad_request",
+                f"context={context_value!r}: give context=url or context=inline",
+                allowed=list(CONTEXTS),
+            )
+        if graphs == "named" and not fmt.datasets:
+            holding = [f.media_type for f in RDF_FORMATS if f.datasets]
+            raise HttpError(
+                400,
+                "bad_request",
+                f"{fmt.media_type} holds no named graphs: ask for JSON-LD, TriG or N-Quads",
+                available=holding,
+            )
+        return cls(GRAPHS[graphs] if graphs else None, context_value == "inline")
+
+    def keeps_graphs(self, fmt: Format) -> bool:
+        return fmt in documents.KEEPS_GRAPHS if self.named_graphs is None else self.named_graphs
+
+    def serialize(self, quads: list[ox.Quad], fmt: Format, *, header: str = "") -> bytes:
+        """``quads`` in ``fmt`` as asked (:func:`kg.publish.documents.serialize`)."""
+        return documents.serialize(
+            quads,
+            fmt,
+            linked().prefixes(),
+            named_graphs=self.named_graphs,
+            context_url="" if self.inline_context else url_for("linked.jsonld_context", _external=True),
+            header=header,
+        )
+
+
+def option_args(fmt: Format | None = None) -> dict[str, str]:
+    """The request's ``graphs``/``context`` parameters, for the URLs it leads to: all of them (the
+    303's target checks them), or those that apply to ``fmt`` (the alternates of a document: a
+    consumer that follows its JSON-LD alternate, as rdflib does, gets the variant it asked for)."""
+    kept = {name: request.args[name] for name in OPTION_NAMES if request.args.get(name)}
+    if fmt is not None:
+        if fmt.name != formats.JSONLD.name:
+            kept.pop("context", None)
+        if not fmt.datasets and kept.get("graphs", "").strip().lower() != "union":
+            kept.pop("graphs", None)
+    return kept
+
+
+def option_query(fmt: Format | None = None) -> str:
+    kept = option_args(fmt)
+    return "?" + urlencode(kept) if kept else ""
+
+
 def alternates_header(path: str, *, with_page: bool = True) -> str:
     links = [
-        f'<{url_for("linked.data", path=f"{path}.{f.extension}")}>; rel="alternate"; type="{f.media_type}"'
+        f"<{url_for('linked.data', path=f'{path}.{f.extension}')}{option_query(f)}>; "
+        f'rel="alternate"; type="{f.media_type}"'
         for f in RDF_FORMATS
     ]
     if with_page:
