@@ -187,6 +187,7 @@ def serve_process(settings: Settings, extra_env: dict[str, str] | None = None) -
         "ALATAU_KG_STORE_PATH": str(settings.store_path),
         "ALATAU_KG_QUERY_TIMEOUT_S": str(settings.query_timeout_s),
         "ALATAU_KG_PORT": "0",
+        **{f"ALATAU_KG_{name.upper()}": str(value) for name, value in NO_BUDGETS.items()},
         **(extra_env or {}),
     }
     process = subprocess.Popen(

@@ -213,8 +213,8 @@ class Budgets:
                 seconds_per_minute=allowance.seconds_per_minute,
                 burst_s=allowance.seconds_burst,
             )
-        if allowance.errors_per_minute and balance.errors <= 0.0:
-            wait = _wait(-balance.errors + 1e-9, allowance.errors_per_minute)
+        if allowance.errors_per_minute and balance.errors < 1.0:  # not one error left
+            wait = _wait(1.0 - balance.errors, allowance.errors_per_minute)
             return _refused(
                 "errors_exceeded",
                 f"{client.label} has caused too many errors: {allowance.errors_burst - balance.errors:.0f} "

@@ -210,7 +210,7 @@ def serve(settings: Settings) -> None:
             )
             _serve_with_workers(settings, engine, workers, durable=durable)
         finally:
-            durable.stop()  # in a worker leaving gunicorn: only closes its connections
+            durable.stop()
         return
     else:
         engine = OxigraphProcess.from_settings(settings).start()
