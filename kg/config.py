@@ -52,6 +52,7 @@ class Settings:
     # --- the result cache (kg/engine/cache.py) ---
     result_cache_bytes: int = 64_000_000  # per worker process; 0: no cache
     cache_max_age_s: int = 0  # Cache-Control max-age of GET results; 0: no-cache (revalidate by ETag)
+    access_log: bool = True  # one line per request on stderr (about a sixth of a cached answer's CPU)
     server_threads: int = 8
     workers: int = 0  # server worker processes (granian); 0: one per core, at least two
     oxigraph_bin: str = ""  # the `oxigraph` executable; empty: the one installed beside Python, or PATH

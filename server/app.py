@@ -75,6 +75,7 @@ def _register_observation(app: Flask, ctx: Context) -> None:
     """Per request: the access log line (client, method, path, status, duration), the metrics, and
     the error budget of a query refused before it reached the engine."""
     metrics, budgets = ctx.metrics, ctx.budgets
+    logging_on = ctx.settings.access_log
 
     @app.before_request
     def start_clock() -> None:
@@ -93,7 +94,7 @@ def _register_observation(app: Flask, ctx: Context) -> None:
             client = g.get("client")
             if client is not None and status != 429 and not g.get("charged"):
                 budgets.charge(client, 0.0, failed=True)
-        if access_log.isEnabledFor(logging.INFO):
+        if logging_on and access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 "%s %s %s %d %.1fms",
                 request.remote_addr or "-",

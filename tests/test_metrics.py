@@ -93,3 +93,17 @@ def test_the_metrics_of_every_worker_are_summed(server_settings: Settings) -> No
             found = samples(text)
             assert value(found, "alatau_kg_requests_total", route="/sparql", status="200") == 20
             assert re.search(r'alatau_kg_requests_total\{route="/-/health",status="200"\} 20\.0', text)
+
+
+def test_the_access_log_is_one_line_per_request_and_can_be_turned_off(
+    server_settings: Settings, server_engine: OxigraphProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="alatau_kg.access")
+    create_app(server_settings, server_engine).test_client().get("/sparql", query_string={"query": "ASK {}"})
+    assert [r.getMessage() for r in caplog.records if r.name == "alatau_kg.access"][-1].startswith(
+        "127.0.0.1 GET /sparql 200 "
+    )
+    caplog.clear()
+    quiet = create_app(server_settings.with_(access_log=False), server_engine).test_client()
+    quiet.get("/sparql", query_string={"query": "ASK {}"})
+    assert not [r for r in caplog.records if r.name == "alatau_kg.access"]

@@ -505,7 +505,13 @@ def _resolve(url: Url) -> str:
 def _with_params(url: str, params: list[tuple[str, str]]) -> str:
     if not params:
         return url
-    return url + ("&" if "?" in url else "?") + urlencode(params)
+    joint = "&" if "?" in url else "?"
+    if params == _UNION_ONLY:  # most queries: no urlencode per request
+        return url + joint + "union-default-graph="
+    return url + joint + urlencode(params)
+
+
+_UNION_ONLY = [("union-default-graph", "")]
 
 
 def _target(url: str) -> str:

@@ -254,7 +254,7 @@ def _serve_with_workers(
         workers=workers,
         threads=max(8, settings.server_threads),
         max_body_bytes=settings.max_body_bytes,
-        graceful_s=max(30.0, 3 * settings.query_timeout_s + 10),
+        graceful_s=3 * settings.query_timeout_s + 10,  # running queries may finish (and their grace)
     )
     try:
         server.run()  # granian handles SIGTERM and SIGINT: stops the workers, then returns
