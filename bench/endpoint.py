@@ -244,13 +244,19 @@ def _wait_http(process: subprocess.Popen, host: str, port: int, path: str, timeo
 
 
 @contextlib.contextmanager
-def running(command: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+def running(
+    command: list[str], env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen]:
+    """``command`` started in a session of its own; its stderr to ``log`` (for a server that fails)."""
+    sink = log.open("wb") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+        command, stdout=subprocess.DEVNULL, stderr=sink, env=env, start_new_session=True
     )
     try:
         yield process
     finally:
+        if log is not None:
+            sink.close()  # type: ignore[union-attr]
         process.terminate()
         try:
             process.wait(timeout=30)
@@ -287,7 +293,7 @@ def servers(out: Path, serve_args: list[str], writable: bool = False) -> Iterato
     timeout = ["--timeout-s", str(TIMEOUT_S)]
     union = [("union-default-graph", "")]
     with (
-        running(ours, env) as a,
+        running(ours, env, out / "alatau.log") as a,
         running([*rocks, *timeout]) as b1,
         running([*memory, *timeout]) as b2,
     ):
