@@ -256,3 +256,14 @@ def wait_until(condition, timeout_s: float = 10.0, interval_s: float = 0.05) -> 
             return True
         time.sleep(interval_s)
     return bool(condition())
+
+
+def workers_seen(url: str, *, want: int = 2, timeout_s: float = 60.0) -> set[int]:
+    """The worker processes that answer ``/-/health`` on new connections, until ``want`` have (the
+    kernel spreads new connections over the workers, not evenly over a few)."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout_s
+    while len(seen) < want and time.monotonic() < deadline:
+        response = requests.get(url + "/-/health", headers={"Connection": "close"}, timeout=30)
+        seen.add(response.json()["worker_pid"])
+    return seen

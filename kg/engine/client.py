@@ -61,6 +61,7 @@ STUCK_GRACE_S = 3.0  # the least time past its timeout a query may take before i
 CONNECT_TIMEOUT_S = 5.0
 MAX_IDLE_CONNECTIONS = 32  # kept-alive connections per store, per process
 CHUNK = 65536
+ONE_WRITE_MAX = 1 << 20  # requests up to this size leave in one write; a larger body (a load) as it is
 
 QUERY_TYPE = "application/sparql-query"
 UPDATE_TYPE = "application/sparql-update"
@@ -95,11 +96,16 @@ class _OneWrite:
     urllib3 writes the head, then the body: two segments, and on loopback two wake-ups of the store
     for one request (http.client joins them when the body is bytes). Here what urllib3 sends while it
     builds a request is held and written once at its end; nothing is written if building it fails.
+    A large body (a dataset loaded at start) is sent as urllib3 sends it, without a copy.
     """
 
     _held: list[bytes] | None = None
 
     def request(self, *args: Any, **kwargs: Any) -> None:
+        body = kwargs.get("body", args[2] if len(args) > 2 else None)
+        if body is not None and (not isinstance(body, bytes) or len(body) > ONE_WRITE_MAX):
+            super().request(*args, **kwargs)  # type: ignore[misc]  # a load: no copy of it
+            return
         self._held = []
         try:
             super().request(*args, **kwargs)  # type: ignore[misc]
