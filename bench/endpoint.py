@@ -1,7 +1,8 @@
 """Benchmark our SPARQL endpoint against ``oxigraph serve`` (on RocksDB and in memory), same data.
 
     .venv/bin/python -m bench.endpoint --scales 10k,100k,1M [--rounds R] [--round-s S]
-        [--concurrency C] [--serve-args "--workers 2"] [--workdir DIR] [--writable]
+        [--concurrency C] [--modes uncached,repeated] [--serve-args "--workers 2"] [--workdir DIR]
+        [--writable]
 
 Per scale, the data is the seeded synthetic city of ``bench/synthetic.py`` (``--seed``, default 1) with
 the real ``data/*.trig`` beside it, as one N-Quads file loaded, unchanged, into three servers:
@@ -22,12 +23,25 @@ ASK, each with ``--variants`` parameterisations drawn from the data with a fixed
 microdistricts, districts, types, statuses, label words). Before timing, every variant runs on every
 server and the result counts (solutions, triples, the boolean) must be equal, and at least one.
 
+Two modes (``--modes``), each run against all three servers:
+
+- **uncached**: no two requests share a text: each query gets a unique, result-neutral ending,
+  ``VALUES ?unused { n }`` (a join with one solution binding a variable the query does not use: the
+  engine's plan and the results are unchanged; checked before timing). A's result cache never hits.
+- **repeated**: the mix as it is (16 variants of each kind, over and over): A answers from its cache
+  after the first time; Oxigraph evaluates every query.
+
 The load: ``C`` client threads, each with a keep-alive connection (reopened when a server closes it),
 cycle through the kinds (SELECT and ASK as SPARQL JSON, graphs as N-Triples) for ``S`` seconds per
-round; the rounds go A B1 B2 B2 B1 A … so that drift of the machine hits all alike. The client, the
-servers and their engines share the machine. Progress goes to stderr; per scale the QPS, p50 and p99
-of each server and the ratios against the issue's targets go to stdout. Figures belong in
-``bench/RESULTS.md``, never in unit tests.
+round; the rounds go A B1 B2 B2 B1 A … in each mode, the modes alternating round by round, so that
+drift of the machine hits all alike. The client, the servers and their engines share the machine.
+Besides QPS and latency, the CPU time each server's processes used per query is read from
+``/proc/PID/stat`` around each round (for A: its front — the granian master and workers — and its
+engine apart). A runs with the per-client budgets raised out of reach (one client sending four queries
+at a time for minutes is what they exist to stop) but on: their cost is in the figures.
+Progress goes to stderr; per scale and mode the QPS, p50, p99 and CPU per query of each server and the
+ratios against the issue's targets go to stdout. Figures belong in ``bench/RESULTS.md``, never in unit
+tests.
 """
 
 from __future__ import annotations
@@ -35,6 +49,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import itertools
 import json
 import os
 import platform
@@ -68,14 +83,29 @@ PREFIX ak: <https://w3id.org/alatau-kg/def/ontology#>
 PREFIX qudt: <http://qudt.org/schema/qudt/>
 """
 
-# The issue's targets: (the B server, scale) -> the least ratio A / B.
-TARGETS: dict[tuple[str, str], float] = {
-    ("rocksdb", "10k"): 0.8,
-    ("rocksdb", "100k"): 1.0,
-    ("rocksdb", "1M"): 1.0,
-    ("memory", "100k"): 0.7,
-    ("memory", "1M"): 0.7,
+# The issue's targets (issue 12): (mode, the B server, scale) -> the least ratio A / B.
+TARGETS: dict[tuple[str, str, str], float] = {
+    ("uncached", "memory", "10k"): 0.6,
+    ("uncached", "memory", "100k"): 0.85,
+    ("uncached", "memory", "1M"): 0.9,
+    ("uncached", "rocksdb", "10k"): 1.0,
+    ("uncached", "rocksdb", "100k"): 1.0,
+    ("uncached", "rocksdb", "1M"): 1.0,
+    ("repeated", "memory", "10k"): 1.5,
+    ("repeated", "memory", "100k"): 2.0,
+    ("repeated", "memory", "1M"): 2.0,
 }
+MODES = ("uncached", "repeated")
+BUDGETS_OUT_OF_REACH = {
+    "ALATAU_KG_QUERY_SECONDS_PER_MINUTE": "1000000000",
+    "ALATAU_KG_QUERY_SECONDS_BURST": "1000000000",
+}
+_unique = itertools.count(1)
+
+
+def unique(query: str) -> str:
+    """``query`` with a result-neutral ending no other request has: ``VALUES ?unused { n }``."""
+    return f"{query}\nVALUES ?unused {{ {next(_unique)} }}"
 
 
 # --- the mix -----------------------------------------------------------------------------------------
@@ -159,6 +189,7 @@ class Target:
     name: str
     url: str  # the query URL
     extra: list[tuple[str, str]] = field(default_factory=list)  # parameters added to every query
+    pid: int = 0  # the server's process: its CPU (and its children's) is read around each round
 
     def body(self, query: str) -> bytes:
         return urlencode([("query", query), *self.extra]).encode("utf-8")
@@ -213,13 +244,19 @@ def _wait_http(process: subprocess.Popen, host: str, port: int, path: str, timeo
 
 
 @contextlib.contextmanager
-def running(command: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+def running(
+    command: list[str], env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen]:
+    """``command`` started in a session of its own; its stderr to ``log`` (for a server that fails)."""
+    sink = log.open("wb") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+        command, stdout=subprocess.DEVNULL, stderr=sink, env=env, start_new_session=True
     )
     try:
         yield process
     finally:
+        if log is not None:
+            sink.close()  # type: ignore[union-attr]
         process.terminate()
         try:
             process.wait(timeout=30)
@@ -234,7 +271,12 @@ def servers(out: Path, serve_args: list[str], writable: bool = False) -> Iterato
     ports = [_free_port() for _ in range(3)]
     oxigraph = find_oxigraph()
     tokens = f"bench:writer:{digest(secrets.token_hex(16))}" if writable else ""
-    env = {**os.environ, "ALATAU_KG_TOKENS": tokens, "ALATAU_KG_TOKENS_FILE": str(out / "no-tokens.json")}
+    env = {
+        **os.environ,
+        "ALATAU_KG_TOKENS": tokens,
+        "ALATAU_KG_TOKENS_FILE": str(out / "no-tokens.json"),
+        **BUDGETS_OUT_OF_REACH,
+    }
     ours = [
         sys.executable,
         "-m",
@@ -251,7 +293,7 @@ def servers(out: Path, serve_args: list[str], writable: bool = False) -> Iterato
     timeout = ["--timeout-s", str(TIMEOUT_S)]
     union = [("union-default-graph", "")]
     with (
-        running(ours, env) as a,
+        running(ours, env, out / "alatau.log") as a,
         running([*rocks, *timeout]) as b1,
         running([*memory, *timeout]) as b2,
     ):
@@ -262,10 +304,44 @@ def servers(out: Path, serve_args: list[str], writable: bool = False) -> Iterato
         )
         _wait_http(a, "127.0.0.1", ports[0], "/-/health", 600)
         yield [
-            Target("alatau", f"http://127.0.0.1:{ports[0]}/sparql"),
-            Target("oxigraph rocksdb", f"http://127.0.0.1:{ports[1]}/query", union),
-            Target("oxigraph memory", f"http://127.0.0.1:{ports[2]}/query", union),
+            Target("alatau", f"http://127.0.0.1:{ports[0]}/sparql", pid=a.pid),
+            Target("oxigraph rocksdb", f"http://127.0.0.1:{ports[1]}/query", union, pid=b1.pid),
+            Target("oxigraph memory", f"http://127.0.0.1:{ports[2]}/query", union, pid=b2.pid),
         ]
+
+
+# --- CPU of a server's processes -------------------------------------------------------------------
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) of the processes under ``pid``: (oxigraph engines, the rest)."""
+    engine = front = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for p in process_tree(pid):
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text()
+            command = Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")[0]
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if command.endswith(b"oxigraph"):
+            engine += used
+        else:
+            front += used
+    return engine, front
 
 
 def _free_port() -> int:
@@ -352,8 +428,11 @@ class Client:
             self.conn = None
 
 
-def run_round(target: Target, mix: dict[str, list[str]], seconds: float, concurrency: int) -> list[float]:
-    """``concurrency`` threads cycling through the kinds (and their variants) for ``seconds``."""
+def run_round(
+    target: Target, mix: dict[str, list[str]], seconds: float, concurrency: int, mode: str = "repeated"
+) -> list[float]:
+    """``concurrency`` threads cycling through the kinds (and their variants) for ``seconds``;
+    uncached: each query with an ending of its own (:func:`unique`)."""
     kinds = list(mix)
     latencies: list[float] = []
     lock = threading.Lock()
@@ -366,6 +445,8 @@ def run_round(target: Target, mix: dict[str, list[str]], seconds: float, concurr
         while time.perf_counter() < stop:
             variants = mix[kinds[i % len(kinds)]]
             query = variants[(i // len(kinds)) % len(variants)]
+            if mode == "uncached":
+                query = unique(query)
             started = time.perf_counter()
             client.query(target, query)
             mine.append(time.perf_counter() - started)
@@ -393,7 +474,7 @@ def check_counts(targets: list[Target], mix: dict[str, list[str]]) -> dict[str, 
     summary: dict[str, tuple[int, int]] = {}
     for kind, variants in mix.items():
         seen_counts = []
-        for query in variants:
+        for query in [*variants, unique(variants[0])]:  # the unique ending leaves results as they are
             counts = [count(query, c.query(t, query)) for c, t in zip(clients, targets, strict=True)]
             if len(set(counts)) != 1:
                 raise RuntimeError(f"result counts differ for {kind}: {counts}\n{query}")
@@ -406,7 +487,9 @@ def check_counts(targets: list[Target], mix: dict[str, list[str]]) -> dict[str, 
     return summary
 
 
-def bench_scale(scale: str, args: argparse.Namespace, workdir: Path, progress) -> dict[str, dict[str, float]]:
+def bench_scale(
+    scale: str, args: argparse.Namespace, workdir: Path, progress
+) -> dict[str, dict[str, dict[str, float]]]:
     out, quads = prepare(scale, args.seed, workdir, progress)
     progress(f"{scale}: {quads} quads; starting the servers …")
     with servers(out, shlex.split(args.serve_args), args.writable) as targets:
@@ -416,47 +499,64 @@ def bench_scale(scale: str, args: argparse.Namespace, workdir: Path, progress) -
         progress(f"{scale}: counts equal: " + ", ".join(f"{k} {lo}–{hi}" for k, (lo, hi) in summary.items()))
         for t in targets:
             run_round(t, mix, args.warmup_s, args.concurrency)
-        latencies: dict[str, list[float]] = {t.name: [] for t in targets}
-        elapsed = dict.fromkeys(latencies, 0.0)
+        modes = args.modes.split(",")
+        runs = [(m, t.name) for m in modes for t in targets]
+        latencies: dict[tuple[str, str], list[float]] = {run: [] for run in runs}
+        elapsed = dict.fromkeys(runs, 0.0)
+        cpu = {run: [0.0, 0.0] for run in runs}  # engine, front
         order = [*targets, *reversed(targets)]  # A B1 B2 B2 B1 A: each server as often early as late
         for r in range(args.rounds):
-            t = order[r % len(order)]
-            started = time.perf_counter()
-            values = run_round(t, mix, args.round_s, args.concurrency)
-            took = time.perf_counter() - started
-            elapsed[t.name] += took
-            latencies[t.name] += values
-            progress(
-                f"{scale} round {r + 1}/{args.rounds} {t.name:>16}: {len(values) / took:7.1f} QPS, "
-                f"p50 {percentile(values, 50) * 1000:.1f} ms (load {os.getloadavg()[0]:.2f})"
-            )
-    figures = {}
-    for name, values in latencies.items():
-        figures[name] = {
-            "qps": len(values) / elapsed[name] if elapsed[name] else 0.0,
+            for mode in modes:
+                t = order[r % len(order)]
+                engine0, front0 = cpu_seconds(t.pid)
+                started = time.perf_counter()
+                values = run_round(t, mix, args.round_s, args.concurrency, mode)
+                took = time.perf_counter() - started
+                engine1, front1 = cpu_seconds(t.pid)
+                run = (mode, t.name)
+                elapsed[run] += took
+                latencies[run] += values
+                cpu[run][0] += engine1 - engine0
+                cpu[run][1] += front1 - front0
+                progress(
+                    f"{scale} round {r + 1}/{args.rounds} {mode:>8} {t.name:>16}: "
+                    f"{len(values) / took:7.1f} QPS, p50 {percentile(values, 50) * 1000:.1f} ms "
+                    f"(load {os.getloadavg()[0]:.2f})"
+                )
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    for (mode, name), values in latencies.items():
+        n = len(values)
+        figures.setdefault(mode, {})[name] = {
+            "qps": n / elapsed[(mode, name)] if elapsed[(mode, name)] else 0.0,
             "p50": percentile(values, 50) * 1000 if values else 0.0,
             "p99": percentile(values, 99) * 1000 if values else 0.0,
-            "n": len(values),
+            "n": n,
             "quads": quads,
+            "engine_cpu_ms": cpu[(mode, name)][0] / n * 1000 if n else 0.0,
+            "front_cpu_ms": cpu[(mode, name)][1] / n * 1000 if n else 0.0,
         }
     return figures
 
 
-def report(scale: str, figures: dict[str, dict[str, float]]) -> list[str]:
-    lines = [f"{scale} ({int(next(iter(figures.values()))['quads'])} quads):"]
+def report(scale: str, mode: str, figures: dict[str, dict[str, float]]) -> list[str]:
+    lines = [f"{scale} ({int(next(iter(figures.values()))['quads'])} quads), {mode}:"]
     for name, f in figures.items():
+        cpu = f"CPU/query {f['front_cpu_ms'] + f['engine_cpu_ms']:6.3f} ms"
+        if name == "alatau":
+            cpu += f" (front {f['front_cpu_ms']:.3f} + engine {f['engine_cpu_ms']:.3f})"
         lines.append(
             f"  {name:>16}: {f['qps']:8.1f} QPS  p50 {f['p50']:7.1f} ms  p99 {f['p99']:7.1f} ms  "
-            f"({int(f['n'])} queries)"
+            f"{cpu}  ({int(f['n'])} queries)"
         )
     ours = figures["alatau"]["qps"]
     for kind in ("rocksdb", "memory"):
-        ratio = ours / figures[f"oxigraph {kind}"]["qps"]
-        target = TARGETS.get((kind, scale))
+        theirs = figures[f"oxigraph {kind}"]["qps"]
+        ratio = ours / theirs if theirs else 0.0
+        target = TARGETS.get((mode, kind, scale))
         verdict = (
             "no target"
             if target is None
-            else f"target ≥ {target:.1f}×: {'met' if ratio >= target else 'NOT met'}"
+            else f"target ≥ {target:.2f}×: {'met' if ratio >= target else 'NOT met'}"
         )
         lines.append(f"  alatau / oxigraph {kind}: {ratio:.2f}×  ({verdict})")
     return lines
@@ -479,6 +579,11 @@ def main(argv: list[str] | None = None) -> int:
         "--warmup-s", type=float, default=2.0, help="untimed seconds per server first (default 2)"
     )
     parser.add_argument("--concurrency", type=int, default=4, help="client threads (default 4)")
+    parser.add_argument(
+        "--modes",
+        default=",".join(MODES),
+        help="uncached (a unique text per request), repeated (the mix as it is); default both",
+    )
     parser.add_argument(
         "--writable",
         action="store_true",
@@ -511,8 +616,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rounds} rounds of {args.round_s:g} s; A: alatau-kg serve {args.serve_args}".rstrip()
         + (" with a write token (durable store process)" if args.writable else "")
     )
-    for scale, figures in results.items():
-        print("\n".join(report(scale, figures)))
+    for scale, by_mode in results.items():
+        for mode, figures in by_mode.items():
+            print("\n".join(report(scale, mode, figures)))
     return 0
 
 

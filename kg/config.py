@@ -34,10 +34,27 @@ class Settings:
     # the default graph of a request that names no graphs: the union of all graphs (true), or the
     # store's own default graph, as in SPARQL 1.1 (false; the W3C suites run through the endpoint so)
     union_default_graph: bool = True
-    rate_limit_per_minute: float = 0.0  # queries per client address and minute; 0: no rate limit
+    rate_limit_per_minute: float = 0.0  # queries per client and minute; 0: no rate limit
     rate_limit_burst: int = 30  # how many queries a client may send at once before the rate applies
+    # --- per-client budgets (server/core/budgets.py), shared by the workers; 0: no such budget ---
+    query_seconds_per_minute: float = 60.0  # engine time a client may use per minute …
+    query_seconds_burst: float = 120.0  # … and at once
+    errors_per_minute: float = 30.0  # failed queries a client may cause per minute …
+    errors_burst: float = 60.0  # … and at once
+    steward_query_seconds_per_minute: float = 600.0  # the engine time of a write token's holder
+    steward_query_seconds_burst: float = 1200.0
+    timeout_cost_factor: float = 2.0  # a query stopped by the timeout costs this many times its time
+    kill_cost_s: float = 120.0  # a query the engine had to be killed for costs this much more
+    refused_cost_s: float = 1.0  # engine time a refused request costs (ignoring Retry-After prolongs it)
+    budget_clients: int = 65536  # clients the shared budget table holds at once (least recent go first)
+    # addresses or networks of reverse proxies whose X-Forwarded-For is believed (space-separated)
+    trusted_proxies: str = ""
+    # --- the result cache (kg/engine/cache.py) ---
+    result_cache_bytes: int = 64_000_000  # per worker process; 0: no cache
+    cache_max_age_s: int = 0  # Cache-Control max-age of GET results; 0: no-cache (revalidate by ETag)
+    access_log: bool = True  # one line per request on stderr (about a sixth of a cached answer's CPU)
     server_threads: int = 8
-    workers: int = 0  # server worker processes (gunicorn); 0: one per core, at least two
+    workers: int = 0  # server worker processes (granian); 0: one per core, at least two
     oxigraph_bin: str = ""  # the `oxigraph` executable; empty: the one installed beside Python, or PATH
     queries_dir: Path = PROJECT_ROOT / "queries"  # example queries shown on the query page
     # the query URL of an external SPARQL 1.1 store to serve instead of the built store; with write

@@ -1,7 +1,7 @@
 """The web layer over :mod:`kg`: the SPARQL 1.1 endpoint, guarded writes, linked data and pages.
 
     cli          the ``alatau-kg`` command line (above the library and the web layer)
-    deploy       the process model: engine, writers, gunicorn or waitress (``serve``)
+    deploy       the process model: engine, writers, granian or waitress (``serve``)
     app          the app factory, ``create_app(settings, engine, writer)``
     pages        pages for people: home, resources, ontology, search, query page, charts
     linked       linked data: dereferencing, ``/data/…``, the dataset description and dumps

@@ -4,8 +4,8 @@ Routes, by family (each a blueprint): ``/sparql`` (:mod:`server.sparql`), ``/upd
 ``/graph/…``, ``/validate``, ``/changes`` (:mod:`server.writes`), ``/id/…``, ``/def/…``, ``/data/…``,
 ``/dataset``, ``/dumps/`` (:mod:`server.linked`), ``/`` and ``/workbench/…`` (the query workbench),
 ``/home``, ``/page/…``, ``/search``, ``/history`` (:mod:`server.pages`), ``/steward/…``
-(:mod:`server.stewards`), ``/-/health``, ``/-/version`` (:mod:`server.ops`). Which processes run the app
-and its engine is :mod:`server.deploy`'s decision, not this module's.
+(:mod:`server.stewards`), ``/-/health``, ``/-/version``, ``/-/metrics`` (:mod:`server.ops`). Which
+processes run the app and its engine is :mod:`server.deploy`'s decision, not this module's.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ import time
 
 from flask import Flask, Response, g, request
 
+from kg.changes.versions import StoreVersion
 from kg.changes.writer import Writer
 from kg.config import Settings
 from kg.engine import Engine
 from server.core import cors, errors, i18n
+from server.core.budgets import ClientTable
 from server.core.context import EXTENSION_KEY, Context
 from server.linked import dataset
 from server.linked import routes as linked
@@ -31,8 +33,17 @@ from server.writes import routes as writes
 access_log = logging.getLogger("alatau_kg.access")
 
 
-def create_app(settings: Settings, engine: Engine, writer: Writer | None = None) -> Flask:
-    """The app over ``engine`` (which the caller started and stops); ``writer`` makes it writable."""
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    writer: Writer | None = None,
+    *,
+    version: StoreVersion | None = None,
+    clients: ClientTable | None = None,
+) -> Flask:
+    """The app over ``engine`` (which the caller started and stops); ``writer`` makes it writable.
+    ``version`` and ``clients``, made before the workers are forked, are shared by them
+    (:meth:`server.core.context.Context.build`)."""
     app = Flask(__name__)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
@@ -40,11 +51,13 @@ def create_app(settings: Settings, engine: Engine, writer: Writer | None = None)
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION_KEY] = Context.build(settings, engine, writer)
+    ctx = app.extensions[EXTENSION_KEY] = Context.build(
+        settings, engine, writer, version=version, clients=clients
+    )
     i18n.init(app)
     errors.register(app, not_found_page=resource.render_not_found)
     cors.register(app, settings.cors_origin)
-    _register_access_log(app)
+    _register_observation(app, ctx)
     for blueprint in (
         protocol.bp,
         workbench.bp,
@@ -62,22 +75,36 @@ def create_app(settings: Settings, engine: Engine, writer: Writer | None = None)
     return app
 
 
-def _register_access_log(app: Flask) -> None:
-    """One line per request: client, method, path, status, duration."""
+def _register_observation(app: Flask, ctx: Context) -> None:
+    """Per request: the access log line (client, method, path, status, duration), the metrics, and
+    the error budget of a query refused before it reached the engine."""
+    metrics, budgets = ctx.metrics, ctx.budgets
+    logging_on = ctx.settings.access_log
 
     @app.before_request
     def start_clock() -> None:
         g.started = time.perf_counter()
 
     @app.after_request
-    def log_request(response: Response) -> Response:
-        started = g.get("started", time.perf_counter())
-        access_log.info(
-            "%s %s %s %d %.1fms",
-            request.remote_addr or "-",
-            request.method,
-            request.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
+    def observe(response: Response) -> Response:
+        took = time.perf_counter() - g.get("started", time.perf_counter())
+        status = response.status_code
+        rule = request.url_rule
+        metrics.request(rule.rule if rule is not None else "(none)", status, g.get("query_form", ""), took)
+        if status >= 400:
+            code = g.get("error_code")
+            if code is not None:
+                metrics.refused(code)
+            client = g.get("client")
+            if client is not None and status != 429 and not g.get("charged"):
+                budgets.charge(client, 0.0, failed=True)
+        if logging_on and access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "%s %s %s %d %.1fms",
+                request.remote_addr or "-",
+                request.method,
+                request.path,
+                status,
+                took * 1000,
+            )
         return response

@@ -58,6 +58,15 @@ SHAPES = BASE + "graph/shapes"
 SOURCE = BASE + "graph/source/article-test"
 
 
+# The tests' clients all come from 127.0.0.1, and many send timeouts and errors on purpose: the
+# per-client budgets are off unless a test turns them on (tests/test_budgets.py).
+NO_BUDGETS = {
+    "query_seconds_per_minute": 0.0,
+    "errors_per_minute": 0.0,
+    "steward_query_seconds_per_minute": 0.0,
+}
+
+
 def fixture_settings(store: Path, **changes: object) -> Settings:
     return Settings(
         ontology_dir=FIXTURE / "ontology",
@@ -65,6 +74,7 @@ def fixture_settings(store: Path, **changes: object) -> Settings:
         store_path=store,
         query_timeout_s=TIMEOUT_S,
         queries_dir=store.parent / "no-queries",
+        **NO_BUDGETS,  # type: ignore[arg-type]
     ).with_(**changes)
 
 
@@ -177,6 +187,7 @@ def serve_process(settings: Settings, extra_env: dict[str, str] | None = None) -
         "ALATAU_KG_STORE_PATH": str(settings.store_path),
         "ALATAU_KG_QUERY_TIMEOUT_S": str(settings.query_timeout_s),
         "ALATAU_KG_PORT": "0",
+        **{f"ALATAU_KG_{name.upper()}": str(value) for name, value in NO_BUDGETS.items()},
         **(extra_env or {}),
     }
     process = subprocess.Popen(
@@ -245,3 +256,14 @@ def wait_until(condition, timeout_s: float = 10.0, interval_s: float = 0.05) -> 
             return True
         time.sleep(interval_s)
     return bool(condition())
+
+
+def workers_seen(url: str, *, want: int = 2, timeout_s: float = 60.0) -> set[int]:
+    """The worker processes that answer ``/-/health`` on new connections, until ``want`` have (the
+    kernel spreads new connections over the workers, not evenly over a few)."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout_s
+    while len(seen) < want and time.monotonic() < deadline:
+        response = requests.get(url + "/-/health", headers={"Connection": "close"}, timeout=30)
+        seen.add(response.json()["worker_pid"])
+    return seen

@@ -348,3 +348,17 @@ def test_writers_keep_a_query_engine_in_step_whatever_order_their_updates_reach_
     for update in updates:  # the updates arriving late change nothing
         engine.update(update)
     assert set(engine_store) == set(durable_store)
+
+
+def test_a_write_through_one_front_is_seen_at_once_through_the_others_cache(fronts):
+    """Each front caches results; a write acknowledged by one moves the store's own version, which the
+    other reads per request (kg.changes.versions.RemoteVersion): its cached answer is not served."""
+    a, b = fronts
+    query = "ASK { <https://w3id.org/alatau-kg/id/facility/cache-two-fronts> ?p ?o }"
+    seen = [
+        requests.get(b.url + "/sparql", params={"query": PREFIXES + query}, timeout=60) for _ in range(8)
+    ]  # new connections: both of b's workers answer, and cache the answer
+    assert all(r.json()["boolean"] is False for r in seen)
+    assert any(r.headers["X-Cache"] == "hit" for r in seen)
+    assert post(a, school_update("cache-two-fronts")).status_code == 200
+    assert all(ask(b, query) for _ in range(8))

@@ -1,4 +1,5 @@
-"""Limits: SERVICE and file: refused, the result size cap, the rate limit, CORS settings."""
+"""Limits: SERVICE and file: refused, the result size cap, the rate limit, CORS settings (the budgets:
+tests/test_budgets.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from kg.engine.client import SparqlClient
 from kg.engine.process import OxigraphProcess
 from kg.rdf.sparql import shape, tokenize
 from server.app import create_app
-from server.core.limits import RateLimiter, ServicePolicy
+from server.core.limits import ServicePolicy
 from tests.server_support import Live, assert_error, serving
 
 pytest_plugins = ["tests.server_support"]
@@ -150,19 +151,6 @@ def test_a_result_over_the_cap_is_a_503_not_a_truncated_200(
 
 
 # --- rate limit ------------------------------------------------------------------------------------
-
-
-def test_rate_limiter_token_bucket() -> None:
-    now = [0.0]
-    limiter = RateLimiter(per_minute=60, burst=2, clock=lambda: now[0])
-    limiter.take("a")
-    limiter.take("a")
-    with pytest.raises(Exception, match="too many") as caught:
-        limiter.take("a")
-    assert caught.value.headers["Retry-After"] == "1"  # type: ignore[attr-defined]
-    limiter.take("b")  # per client
-    now[0] = 1.0  # one token back after a second at 60 a minute
-    limiter.take("a")
 
 
 def test_rate_limit_is_off_by_default(live: Live) -> None:

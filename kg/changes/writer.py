@@ -98,6 +98,9 @@ class Writer:
         self.names = names
         self.prefixes = write_graphs.split() or [names.source_graph_base]
         self.publish = publish  # applies a committed SPARQL update to the query engine
+        # called with the new version once a commit has reached the engine, before it is acknowledged
+        # (the web layer's result caches move on: kg.changes.versions)
+        self.committed: list[Callable[[int], None]] = []
         self._lock = threading.RLock()
         self.working = ox.Store()
         self.working.bulk_extend(self.durable.quads())
@@ -527,6 +530,8 @@ class Writer:
                 self.publish(update)
             except KGError as exc:  # committed all the same: a restarted engine reloads the store
                 logger.warning("the query engine did not take change %d yet: %s", sequence, exc)
+        for hook in self.committed:
+            hook(sequence)
         return Outcome(
             change_iri,
             len(change.added),

@@ -7,7 +7,9 @@ the reads and commits of guarded writes to a remote durable store (:mod:`kg.chan
 ``bench/http_client.py``: urllib3 costs half the CPU of httpx per request) and owns:
 
 * **pooling**: kept-alive connections per store, dropped after any error and never shared across a
-  fork (a worker forked from the server's master opens its own);
+  fork (a worker forked from the server's master opens its own); a request's head and body leave in
+  one write (:class:`OneWriteConnection`), and the pool of the engine's URL is looked up once, not
+  parsed out of the URL on every query (both measured in ``bench/http_client.py``);
 * **timeouts**: the engine enforces ``engine_timeout_s`` itself (Oxigraph's ``--timeout-s``); the
   client waits :func:`stuck_grace` longer, then gives up and reports the query as *stuck* (the
   supervisor then kills the engine: :mod:`kg.engine.process`);
@@ -39,6 +41,8 @@ from urllib.parse import urlencode, urlsplit
 
 import pyoxigraph as ox
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError
 
@@ -57,6 +61,7 @@ STUCK_GRACE_S = 3.0  # the least time past its timeout a query may take before i
 CONNECT_TIMEOUT_S = 5.0
 MAX_IDLE_CONNECTIONS = 32  # kept-alive connections per store, per process
 CHUNK = 65536
+ONE_WRITE_MAX = 1 << 20  # requests up to this size leave in one write; a larger body (a load) as it is
 
 QUERY_TYPE = "application/sparql-query"
 UPDATE_TYPE = "application/sparql-update"
@@ -83,6 +88,53 @@ COMPLETE_ENDINGS: dict[str, Callable[[bytes], bool]] = {
 }
 
 Url = str | Callable[[], str]  # a URL, or where to read it (an engine that moves when restarted)
+
+
+class _OneWrite:
+    """urllib3's connection, sending a request's head and body in one write.
+
+    urllib3 writes the head, then the body: two segments, and on loopback two wake-ups of the store
+    for one request (http.client joins them when the body is bytes). Here what urllib3 sends while it
+    builds a request is held and written once at its end; nothing is written if building it fails.
+    A large body (a dataset loaded at start) is sent as urllib3 sends it, without a copy.
+    """
+
+    _held: list[bytes] | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        body = kwargs.get("body", args[2] if len(args) > 2 else None)
+        if body is not None and (not isinstance(body, bytes) or len(body) > ONE_WRITE_MAX):
+            super().request(*args, **kwargs)  # type: ignore[misc]  # a load: no copy of it
+            return
+        self._held = []
+        try:
+            super().request(*args, **kwargs)  # type: ignore[misc]
+            held = b"".join(self._held)
+        finally:
+            self._held = None
+        super().send(held)  # type: ignore[misc]
+
+    def send(self, data: Any) -> None:
+        if self._held is not None and isinstance(data, bytes | bytearray | memoryview):
+            self._held.append(bytes(data))
+        else:
+            super().send(data)  # type: ignore[misc]
+
+
+class OneWriteConnection(_OneWrite, HTTPConnection):
+    pass
+
+
+class OneWriteTLSConnection(_OneWrite, HTTPSConnection):
+    pass
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = OneWriteConnection
+
+
+class _TLSPool(HTTPSConnectionPool):
+    ConnectionCls = OneWriteTLSConnection
 
 
 class SparqlClient:
@@ -113,6 +165,7 @@ class SparqlClient:
         self.max_result_bytes = max_result_bytes
         self._pools: urllib3.PoolManager | None = None
         self._pools_pid = -1
+        self._pool_of: dict[str, HTTPConnectionPool] = {}  # this process's pool of each URL
         self._pools_lock = threading.Lock()
 
     def copy(self, **changes: Any) -> SparqlClient:
@@ -146,11 +199,23 @@ class SparqlClient:
         if self._pools is None or self._pools_pid != pid:
             with self._pools_lock:
                 if self._pools is None or self._pools_pid != pid:
-                    self._pools = urllib3.PoolManager(
+                    pools = urllib3.PoolManager(
                         num_pools=4, maxsize=MAX_IDLE_CONNECTIONS, block=False, retries=False
                     )
-                    self._pools_pid = pid
+                    pools.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
+                    self._pool_of = {}
+                    self._pools, self._pools_pid = pools, pid
         return self._pools
+
+    def _pool_for(self, url: str) -> HTTPConnectionPool:
+        """The pool of ``url`` (a URL without parameters), looked up once per URL and process."""
+        pools = self._pool()
+        pool = self._pool_of.get(url)
+        if pool is None or pool.pool is None:  # None: closed (close_idle, or evicted by the manager)
+            if len(self._pool_of) > 8:  # an engine that restarts moves to another port
+                self._pool_of.clear()
+            pool = self._pool_of[url] = pools.connection_from_url(url)
+        return pool
 
     def idle_local_ports(self) -> list[int]:
         """The local ports of the kept-alive connections now idle in this process (for tests)."""
@@ -167,6 +232,7 @@ class SparqlClient:
         """Close the kept-alive connections (in this process)."""
         if self._pools is not None and self._pools_pid == os.getpid():
             self._pools.clear()
+            self._pool_of = {}
 
     def stop(self) -> None:
         """Close the kept-alive connections (the store is not ours to stop)."""
@@ -192,22 +258,24 @@ class SparqlClient:
         params += [("named-graph-uri", g) for g in named_graphs]
         if union_default_graph and self.union_param:
             params.append(("union-default-graph", ""))
-        url = _with_params(self.query_url, params)
+        query_url = self.query_url
+        url = _with_params(query_url, params)
         body = sparql.encode("utf-8")
         headers = {"Content-Type": QUERY_TYPE, "Accept": accept}
         for attempt in (1, 2):
             try:
-                return self._query_once(url, body, headers)
+                return self._query_once(self._pool_for(query_url), url, body, headers)
             except _NotAnswered as exc:
                 if attempt == 1 and exc.reused:
                     continue  # a kept-alive connection the store had closed: once more, on a new one
                 raise EngineUnavailable(f"the query engine cannot be reached: {exc.__cause__}") from exc
         raise AssertionError("unreachable")
 
-    def _query_once(self, url: str, body: bytes, headers: dict[str, str]) -> EngineResponse:
+    def _query_once(
+        self, pool: HTTPConnectionPool, url: str, body: bytes, headers: dict[str, str]
+    ) -> EngineResponse:
         started = time.monotonic()
         deadline = started + self.engine_timeout_s + stuck_grace(self.engine_timeout_s)
-        pool = self._pool().connection_from_url(url)
         made = pool.num_connections  # grows when the pool opens a connection rather than reusing one
         try:
             response = pool.urlopen(
@@ -443,7 +511,13 @@ def _resolve(url: Url) -> str:
 def _with_params(url: str, params: list[tuple[str, str]]) -> str:
     if not params:
         return url
-    return url + ("&" if "?" in url else "?") + urlencode(params)
+    joint = "&" if "?" in url else "?"
+    if params == _UNION_ONLY:  # most queries: no urlencode per request
+        return url + joint + "union-default-graph="
+    return url + joint + urlencode(params)
+
+
+_UNION_ONLY = [("union-default-graph", "")]
 
 
 def _target(url: str) -> str:

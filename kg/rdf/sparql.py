@@ -77,58 +77,120 @@ class Shape:
     form: str | None  # SELECT, ASK, CONSTRUCT, DESCRIBE; UPDATE for an update; None: unknown
     services: list[str | None] = field(default_factory=list)  # SERVICE targets (None: a variable)
     dataset_iris: list[str] = field(default_factory=list)  # FROM and FROM NAMED IRIs
+    # calls a function whose value changes from one run to the next (RAND, NOW, UUID, STRUUID, BNODE):
+    # its results are not the data's alone, so they are never cached
+    volatile: bool = False
+
+
+# https://www.w3.org/TR/sparql11-query/#func-rand and the others whose value is new on every call
+VOLATILE_FUNCTIONS = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
+# Words that oblige shape() to read the whole query; without any of them (in any case, anywhere in
+# the text) it stops at the query form, after the prologue: most queries are read no further.
+_READ_ON = ("service", "from", "rand", "now", "uuid", "bnode")
+# an IRI with a scheme and no dot segments resolves to itself (RFC 3986 §5.2.2): urljoin is skipped
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def _significant(text: str) -> Iterator[tuple[str, str]]:
+    """``(kind, text)`` of each token but whitespace and comments (as :func:`tokenize`, without
+    offsets, and without replacing codepoint escapes: the caller has done that)."""
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "ws" or kind == "comment":
+            continue
+        if kind == "pname":
+            yield kind, m.group().rstrip(".")  # a local name does not end with '.'
+        else:
+            yield kind or "other", m.group()
 
 
 def shape(text: str, base: str = "") -> Shape:
-    """The form of a query, the services it calls and the graphs it names, IRIs resolved."""
-    tokens = list(tokenize(text))
+    """The form of a query, the services it calls, the graphs it names (IRIs resolved) and whether it
+    calls a volatile function.
+
+    The tokens are read in one pass; a token that follows ``BASE``, ``PREFIX``, ``SERVICE`` or
+    ``FROM`` is read as its argument (``pending``)."""
+    source = unescape(text) if ("\\u" in text or "\\U" in text) else text
+    lowered = source.lower()
+    read_all = any(word in lowered for word in _READ_ON)
     prefixes: dict[str, str] = {}
     current_base = base
     form: str | None = None
     services: list[str | None] = []
     dataset: list[str] = []
+    volatile = False
 
-    def resolve(token: Token) -> str | None:
-        if token.kind == "iri":
-            return urljoin(current_base, token.text[1:-1]) if current_base else token.text[1:-1]
-        if token.kind == "pname":
-            prefix, _, local = token.text.partition(":")
+    def resolve(kind: str, value: str) -> str | None:
+        if kind == "iri":
+            iri = value[1:-1]
+            resolved = current_base and ("/." in iri or not _ABSOLUTE.match(iri))  # dot segments too
+            return urljoin(current_base, iri) if resolved else iri
+        if kind == "pname":
+            prefix, _, local = value.partition(":")
             namespace = prefixes.get(prefix)
             return None if namespace is None else namespace + local.replace("\\", "")
         return None
 
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        word = token.text.upper() if token.kind == "name" else ""
-        following = tokens[i + 1] if i + 1 < len(tokens) else None
-        if word == "BASE" and following is not None and following.kind == "iri":
-            current_base = resolve(following) or current_base
-            i += 2
-            continue
-        if word == "PREFIX" and following is not None and following.kind == "pname":
-            after = tokens[i + 2] if i + 2 < len(tokens) else None
-            if after is not None and after.kind == "iri":
-                prefixes[following.text.rstrip(":").partition(":")[0]] = resolve(after) or ""
-                i += 3
+    pending = ""  # BASE, PREFIX, PREFIX <name>, SERVICE, FROM: what the next token is read as
+    declared = ""  # the prefix name of PREFIX <name>
+    for kind, value in _significant(source):
+        if pending:
+            waiting, pending = pending, ""
+            if waiting == "BASE" and kind == "iri":
+                current_base = resolve(kind, value) or current_base
                 continue
-        if form is None and word in QUERY_FORMS:
+            if waiting == "PREFIX" and kind == "pname":
+                pending, declared = "PREFIX NAME", value.rstrip(":").partition(":")[0]
+                continue
+            if waiting == "PREFIX NAME" and kind == "iri":
+                prefixes[declared] = resolve(kind, value) or ""
+                continue
+            if waiting == "SERVICE":
+                if kind == "name" and value.upper() == "SILENT":
+                    pending = "SERVICE"
+                    continue
+                services.append(resolve(kind, value))
+            elif waiting == "FROM":
+                if kind == "name" and value.upper() == "NAMED":
+                    pending = "FROM"
+                    continue
+                if (iri := resolve(kind, value)) is not None:
+                    dataset.append(iri)
+        if kind != "name":
+            continue
+        word = value.upper()
+        if word in ("BASE", "PREFIX", "SERVICE", "FROM"):
+            pending = word
+        elif form is None and word in QUERY_FORMS:
             form = word
         elif form is None and word in UPDATE_KEYWORDS:
             form = "UPDATE"
-        elif word == "SERVICE":
-            target = following
-            if target is not None and target.kind == "name" and target.text.upper() == "SILENT":
-                target = tokens[i + 2] if i + 2 < len(tokens) else None
-            services.append(resolve(target) if target is not None else None)
-        elif word == "FROM":
-            target = following
-            if target is not None and target.kind == "name" and target.text.upper() == "NAMED":
-                target = tokens[i + 2] if i + 2 < len(tokens) else None
-            if target is not None and (iri := resolve(target)) is not None:
-                dataset.append(iri)
-        i += 1
-    return Shape(form, services, dataset)
+        elif word in VOLATILE_FUNCTIONS:
+            volatile = True
+        if form is not None and not read_all:
+            break
+    if pending == "SERVICE":
+        services.append(None)
+    return Shape(form, services, dataset, volatile)
+
+
+# Strings and IRIs, kept as they are; runs of whitespace and comments between tokens, which mean
+# one space to a SPARQL parser (https://www.w3.org/TR/sparql11-query/#whitespace).
+_LAYOUT = re.compile(
+    r"""(?P<keep>\"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|$)
+               |'\'\'(?:[^'\\]|\\.|'(?!''))*(?:'\'\'|$)
+               |"(?:[^"\\\n\r]|\\.)*"?
+               |'(?:[^'\\\n\r]|\\.)*'?
+               |<[^<>"{}|^`\\\x00-\x20]*>)
+     | (?:\s|\#[^\n\r]*)+""",
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def normalise(text: str) -> str:
+    """The query with every run of whitespace and comments outside strings and IRIs made one space,
+    and none at either end: two texts with the same normal form are the same query to a parser."""
+    return _LAYOUT.sub(lambda m: m.group("keep") or " ", text).strip()
 
 
 # --- update text surgery (guarded writes) -------------------------------------------------------

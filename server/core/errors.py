@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, g, has_request_context, json, request
 from werkzeug.exceptions import HTTPException
 
 from kg.checks.report import Report
@@ -120,6 +120,8 @@ HTTP_CODES: dict[int, str] = {
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None, **details: Any
 ) -> Response:
+    if has_request_context():
+        g.error_code = code  # counted by the metrics (server.app)
     body = {"error": code, "message": message, "status": status, **details}
     response = Response(
         json.dumps(body, ensure_ascii=False) + "\n", status=status, mimetype="application/json"
@@ -159,6 +161,7 @@ def report_response(report: Report, status: int) -> Response:
         return Response(report.to_turtle(), status=status, mimetype="text/turtle")
     body = {"conforms": report.conforms, **report.to_dict(report_language())}
     if status >= 400:
+        g.error_code = "shapes_violated"
         body = {
             "error": "shapes_violated",
             "message": f"the change was refused: {report.violation_count} violation(s); nothing was stored",

@@ -1,7 +1,7 @@
 """The process model: which processes serve the app, where the query engine and the durable store
 run, and how writers are wired to them (``serve``, ``standalone_app``).
 
-    read-only            gunicorn: N workers forked from this process, which supervises one
+    read-only            granian: N workers forked from this process, which supervises one
                          in-memory ``oxigraph serve`` (the engine) that every worker queries
     writable, 1 worker   this process, waitress threads; the store held read-write in process, the
                          in-memory engine loaded from it and kept in step after every write
@@ -9,7 +9,12 @@ run, and how writers are wired to them (``serve``, ``standalone_app``).
                          (the durable store); each worker a guarded writer over it that replays
                          committed changes into the in-memory engine
     --engine URL         any SPARQL 1.1 store as the engine (and, with tokens, the durable store):
-                         gunicorn workers, each its own client and writer (kg.changes.durable)
+                         granian workers, each its own client and writer (kg.changes.durable)
+
+What the workers share is made here, before they are forked: the store's version (a counter every
+worker's writer advances, or, over an external store, the store's own version read per request:
+kg.changes.versions), the per-client budgets (server.core.budgets) and the metrics directory
+(server.core.metrics).
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import time
+from pathlib import Path
 from types import FrameType
 
 from flask import Flask
@@ -26,6 +33,7 @@ from waitress.server import create_server
 
 from kg.changes.durable import Durable, EngineCopy, ProcessStore, RemoteStore
 from kg.changes.tokens import Tokens
+from kg.changes.versions import RemoteVersion, StoreVersion, VersionCounter
 from kg.changes.writer import Writer
 from kg.config import Settings
 from kg.engine import Engine
@@ -34,9 +42,16 @@ from kg.engine.local import OxigraphStore
 from kg.engine.process import OxigraphProcess
 from kg.errors import UsageError
 from server.app import create_app
-from server.deploy.gunicorn import GunicornServer, default_workers, options
+from server.core import metrics
+from server.core.budgets import Budgets
+from server.deploy.granian import GranianServer
 
 log = logging.getLogger("alatau_kg.server")
+
+
+def default_workers() -> int:
+    """One worker per core, at least two (the engine gets cores of its own between requests)."""
+    return max(2, os.cpu_count() or 1)
 
 
 def standalone_app(settings: Settings) -> Flask:
@@ -158,8 +173,8 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 def serve(settings: Settings) -> None:
     """Start the engine, serve the app until SIGTERM or Ctrl-C, stop the engine.
 
-    Read-only, and over an external store (``engine_url``): gunicorn, ``settings.workers`` worker
-    processes (0: :func:`server.deploy.gunicorn.default_workers`) forked from this process, which
+    Read-only, and over an external store (``engine_url``): granian, ``settings.workers`` worker
+    processes (0: :func:`default_workers`) forked from this process, which
     owns the engine. With write tokens and one worker: this one process, with waitress (threads),
     holding the store read-write; with more, the store is served on disk by a supervised
     ``oxigraph serve`` and each worker holds a guarded writer over it (see the module's docstring).
@@ -195,7 +210,7 @@ def serve(settings: Settings) -> None:
             )
             _serve_with_workers(settings, engine, workers, durable=durable)
         finally:
-            durable.stop()  # in a worker leaving gunicorn: only closes its connections
+            durable.stop()
         return
     else:
         engine = OxigraphProcess.from_settings(settings).start()
@@ -212,45 +227,40 @@ def _serve_with_workers(
     durable: OxigraphProcess | None = None,
 ) -> None:
     owner = os.getpid()
-    # The rate limit is kept per worker: each gets its share, so that no client exceeds the limit
-    # (one that keeps its connection on one worker gets that worker's share).
-    worker_settings = settings.with_(
-        rate_limit_per_minute=settings.rate_limit_per_minute / workers,
-        rate_limit_burst=max(1, settings.rate_limit_burst // workers),
+    # shared by the workers: made before they are forked
+    version: StoreVersion = (
+        RemoteVersion(RemoteStore.from_settings(settings), settings.names)
+        if settings.engine_url
+        else VersionCounter()
     )
+    clients = Budgets(settings).table
+    metrics.use_multiprocess_dir(
+        Path(metrics.multiprocess_dir() or tempfile.mkdtemp(prefix="alatau-kg-metrics-"))
+    )
+    master_metrics = metrics.Metrics()  # the engine's events in this process (its supervisor)
 
     def build_app() -> Flask:  # in each worker, after the fork
         writer: Writer | None = None
         if writable:
-            writer = external_writer(worker_settings)
+            writer = external_writer(settings)
         elif durable is not None and isinstance(engine, OxigraphProcess):
-            writer = _worker_writer(worker_settings, durable, engine)
-        return create_app(worker_settings, engine, writer)
+            writer = _worker_writer(settings, durable, engine)
+        return create_app(settings, engine, writer, version=version, clients=clients)
 
-    server = GunicornServer(
+    server = GranianServer(
         build_app,
-        options(
-            host=settings.host,
-            port=settings.port,
-            workers=workers,
-            threads=max(8, settings.server_threads),
-            query_timeout_s=settings.query_timeout_s,
-            max_body_bytes=settings.max_body_bytes,
-        ),
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        threads=max(8, settings.server_threads),
+        max_body_bytes=settings.max_body_bytes,
+        graceful_s=3 * settings.query_timeout_s + 10,  # running queries may finish (and their grace)
     )
     try:
-        server.run()  # gunicorn handles SIGTERM (graceful) and SIGINT; exits with SystemExit
-    except SystemExit as exc:
-        if os.getpid() != owner:  # a worker leaving gunicorn's loop
-            engine.stop()  # closes only this worker's connections
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
-            # No interpreter teardown in a forked worker: it would run destructors of native
-            # libraries (RocksDB's, from reading the store) whose threads live in the master only.
-            os._exit(exc.code if isinstance(exc.code, int) else 1)
-        raise
+        server.run()  # granian handles SIGTERM and SIGINT: stops the workers, then returns
     finally:
         if os.getpid() == owner:
+            master_metrics.close()
             engine.stop()
             log.info("stopped")
 

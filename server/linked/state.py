@@ -148,7 +148,7 @@ def linked() -> Linked:
             state = current_app.extensions.get(EXTENSION_KEY)
             if state is None:
                 ctx = context()
-                state = current_app.extensions[EXTENSION_KEY] = Linked(ctx.engine, ctx.names)
+                state = current_app.extensions[EXTENSION_KEY] = Linked(ctx.pages_engine, ctx.names)
     return state  # type: ignore[no-any-return]
 
 

@@ -1,4 +1,5 @@
-"""Routes about the service itself: ``/-/health`` (for monitors) and ``/-/version``."""
+"""Routes about the service itself: ``/-/health`` (for monitors), ``/-/version`` and ``/-/metrics``
+(Prometheus text format: :mod:`server.core.metrics`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask import Blueprint, Response, jsonify
 from kg import __version__
 from kg.errors import KGError
 from server.core.context import context
+from server.core.metrics import CONTENT_TYPE
 
 bp = Blueprint("introspection", __name__)
 
@@ -52,6 +54,16 @@ def version() -> Response:
             "oxigraph": engine.get("version") or _version_of("oxigraph"),
             "flask": _version_of("flask"),
             "waitress": _version_of("waitress"),
-            "gunicorn": _version_of("gunicorn"),
+            "granian": _version_of("granian"),
+            "prometheus_client": _version_of("prometheus-client"),
         }
     )
+
+
+@bp.get("/-/metrics")
+def metrics() -> Response:
+    """Every worker's metrics, summed (https://prometheus.io/docs/instrumenting/exposition_formats/)."""
+    ctx = context()
+    restarts = getattr(ctx.engine, "restarts", None)
+    body = ctx.metrics.exposition(restarts if isinstance(restarts, int) else None)
+    return Response(body, content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})

@@ -16,19 +16,23 @@ dataset is exactly what they name (§2.1.4), as with ``FROM``/``FROM NAMED``, wh
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 from werkzeug.datastructures import MultiDict
 
-from kg.engine import EngineResponse
-from kg.errors import QuerySyntaxError
+from kg.engine import EngineResponse, events
+from kg.engine.cache import Key
+from kg.errors import KGError, QuerySyntaxError, QueryTimeout
+from kg.rdf.formats import Format
 from kg.rdf.names import VIEWS
-from kg.rdf.sparql import shape
+from kg.rdf.sparql import Shape, normalise, shape
 from server.core import negotiation
-from server.core.context import context
+from server.core.clients import Client
+from server.core.context import Context, context
 from server.core.errors import HttpError
 from server.sparql import description
 
@@ -90,7 +94,14 @@ def read_request() -> QueryRequest:
         return _from_params(request.args, request.args.getlist("query"))
     media_type = request.mimetype
     if media_type == FORM_MEDIA_TYPE:
-        params = MultiDict([*request.args.items(multi=True), *request.form.items(multi=True)])
+        # the form, read as werkzeug's form parser reads it, without its machinery (one per request)
+        body = request.get_data(cache=False)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HttpError(400, "bad_request", f"the form is not UTF-8 (byte {exc.start})") from exc
+        form = parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")
+        params = MultiDict([*request.args.items(multi=True), *form])
         return _from_params(params, params.getlist("query"))
     if media_type == QUERY_MEDIA_TYPE:
         if "query" in request.args:
@@ -144,43 +155,166 @@ def sparql() -> Response:
     if not op.query.strip():
         raise HttpError(400, "missing_query", "the query is empty")
     ctx = context()
-    ctx.rate_limiter.take(request.remote_addr or "unknown")
+    client = g.client = ctx.identifier.identify(request.environ)
     default_graphs, named_graphs = _dataset(op)
-    query_shape = shape(op.query, base=request.base_url)
+    base = _base_iri()
+    query_shape, normal = _read_query(op.query, base)
     if query_shape.form == "UPDATE":
         raise _update_refused()
     ctx.services.check(query_shape, [*default_graphs, *named_graphs])
-    table = negotiation.GRAPHS if query_shape.form in ("CONSTRUCT", "DESCRIBE") else negotiation.RESULTS
-    chosen = negotiation.choose(table, request.headers.get("Accept"), op.formats)
+    g.query_form = query_shape.form or ""
+    chosen = _choose(query_shape.form in ("CONSTRUCT", "DESCRIBE"), request.headers.get("Accept"), op.formats)
     names_graphs = bool(default_graphs or named_graphs or query_shape.dataset_iris)
-    answer = _query_with_base(
-        op.query,
-        request.base_url,
-        accept=chosen.media_type,
-        default_graphs=default_graphs,
-        named_graphs=named_graphs,
-        # Our default dataset is the union (unless configured otherwise), but FROM/FROM NAMED in the
-        # query, like the protocol's graph URIs, define the dataset themselves (SPARQL 1.1 Query §13.2).
-        union_default_graph=ctx.settings.union_default_graph and not names_graphs,
+    # Our default dataset is the union (unless configured otherwise), but FROM/FROM NAMED in the
+    # query, like the protocol's graph URIs, define the dataset themselves (SPARQL 1.1 Query §13.2).
+    union = ctx.settings.union_default_graph and not names_graphs
+    text = f"BASE <{base}>\n{op.query}"
+    cache = ctx.cache
+    key: Key | None = None
+    version = ""
+    if cache.enabled and not query_shape.services and not query_shape.volatile:
+        version = ctx.version.token()
+        key = (f"BASE <{base}> {normal}", chosen.media_type, (*default_graphs,), (*named_graphs,), union)
+        entry = cache.get(key, version)
+        ctx.metrics.cache_lookup("sparql", entry is not None)
+        if entry is not None:
+            ctx.budgets.admit(client, cached=True)
+            return _respond(entry.response, entry.etag, "hit")
+    ctx.budgets.admit(client)
+    answer = _run(
+        ctx, client, text, query_shape.form or "", chosen.media_type, default_graphs, named_graphs, union
     )
-    response = Response(answer.body, status=answer.status, content_type=answer.content_type)
-    response.vary.add("Accept")
-    return response
+    if key is None:
+        return _respond(answer, None, "miss")
+    return _respond(answer, cache.put(key, version, answer).etag, "miss")
+
+
+def _run(
+    ctx: Context,
+    client: Client,
+    text: str,
+    form: str,
+    accept: str,
+    default_graphs: list[str],
+    named_graphs: list[str],
+    union: bool,
+) -> EngineResponse:
+    """The engine's answer; the client is charged its engine time, and more if it timed out."""
+    g.charged = True
+    started = time.perf_counter()
+    try:
+        answer = _query_with_base(
+            text,
+            accept=accept,
+            default_graphs=default_graphs,
+            named_graphs=named_graphs,
+            union_default_graph=union,
+        )
+    except QueryTimeout as exc:
+        elapsed = time.perf_counter() - started
+        ctx.budgets.charge(client, elapsed, failed=True, timed_out=True, killed=exc.stuck)
+        ctx.metrics.timeouts.inc()
+        if exc.stuck:  # the engine is killed to stop it (kg.engine.process)
+            events.record(events.ENGINE_KILLED, reason="stuck")
+        raise
+    except KGError:
+        ctx.budgets.charge(client, time.perf_counter() - started, failed=True)
+        raise
+    elapsed = time.perf_counter() - started
+    ctx.budgets.charge(client, elapsed, failed=False)
+    ctx.metrics.engine_seconds.labels(form).observe(elapsed)
+    return answer
+
+
+def _respond(answer: EngineResponse, etag: str | None, cached: str) -> Response:
+    """The result with its validators: ETag (weak: same query, same data version), X-Cache, and for
+    GET Cache-Control; ``304 Not Modified`` when the client's If-None-Match names the ETag."""
+    headers = {"Vary": "Accept", "X-Cache": cached}
+    if request.method in ("GET", "HEAD"):
+        max_age = context().settings.cache_max_age_s
+        headers["Cache-Control"] = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
+    if etag is not None:
+        headers["ETag"] = etag
+        if _matches(request.headers.get("If-None-Match"), etag):
+            return Response(status=304, headers=headers)
+    return Response(answer.body, status=answer.status, content_type=answer.content_type, headers=headers)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 §13.1.2: weak comparison, ``*`` matches any current representation."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
+
+
+_READ: dict[tuple[str, str], tuple[Shape, str]] = {}  # (base, query) -> its shape and normal form
+
+
+def _read_query(query: str, base: str) -> tuple[Shape, str]:
+    """The query's shape and normal form (:func:`kg.rdf.sparql.normalise`), remembered for a while:
+    a client that repeats a query sends the same text."""
+    found = _READ.get((base, query))
+    if found is None:
+        found = (shape(query, base=base), normalise(query))
+        if len(_READ) >= 4096:
+            _READ.clear()
+        _READ[(base, query)] = found
+    return found
+
+
+_CHOICES: dict[tuple[bool, str | None, tuple[str, ...]], Format] = {}  # a few distinct Accept headers
+
+
+def _choose(graph: bool, accept: str | None, formats: list[str]) -> Format:
+    """:func:`negotiation.choose`, remembered per Accept header (clients send the same one each time)."""
+    key = (graph, accept, tuple(formats))
+    chosen = _CHOICES.get(key)
+    if chosen is None:
+        chosen = negotiation.choose(negotiation.GRAPHS if graph else negotiation.RESULTS, accept, formats)
+        if len(_CHOICES) > 256:
+            _CHOICES.clear()
+        _CHOICES[key] = chosen
+    return chosen
+
+
+_BASES: dict[tuple[str, ...], str] = {}  # the endpoint's URL per scheme, Host and path, checked once
+
+
+def _base_iri() -> str:
+    """The endpoint's URL, the base IRI of its queries (SPARQL 1.1 Query §4.1.1.1: the service defines
+    it; the Protocol allows the endpoint's). Its Host part is the client's: checked to make an IRI."""
+    environ = request.environ
+    key = (
+        environ.get("wsgi.url_scheme", ""),
+        environ.get("HTTP_HOST", ""),
+        environ.get("SERVER_NAME", ""),
+        str(environ.get("SERVER_PORT", "")),
+        environ.get("SCRIPT_NAME", ""),
+        environ.get("PATH_INFO", ""),
+    )
+    base = _BASES.get(key)
+    if base is None:
+        base = request.base_url
+        if not _IRIREF.fullmatch(base) or not urlsplit(base).netloc:
+            raise HttpError(400, "bad_request", "the request's Host header does not make a valid IRI")
+        if len(_BASES) > 256:
+            _BASES.clear()
+        _BASES[key] = base
+    return base
 
 
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 _IRIREF = re.compile(r'[^<>"{}|^`\\\x00-\x20]*')  # https://www.w3.org/TR/sparql11-query/#rIRIREF
 
 
-def _query_with_base(query: str, base: str, **kwargs: Any) -> EngineResponse:
-    """Run ``query`` with the endpoint's URL as its base IRI (SPARQL 1.1 Query §4.1.1.1: the service
-    defines it; the Protocol allows the endpoint's). The engine would otherwise resolve relative IRIs
-    against its own internal URL. The declaration takes a line of its own, taken out of error positions.
-    """
-    if not _IRIREF.fullmatch(base) or not urlsplit(base).netloc:  # the Host header is the client's
-        raise HttpError(400, "bad_request", "the request's Host header does not make a valid IRI")
+def _query_with_base(text: str, **kwargs: Any) -> EngineResponse:
+    """Run ``text``, a query behind its ``BASE`` line (the engine would otherwise resolve relative
+    IRIs against its own internal URL); that line is taken out of error positions."""
     try:
-        return context().engine.query(f"BASE <{base}>\n{query}", **kwargs)
+        return context().engine.query(text, **kwargs)
     except QuerySyntaxError as exc:
         position = exc.position
         if not position or position.get("line", 0) < 2:

@@ -40,7 +40,7 @@ from kg.changes.proposals import Proposals
 from kg.changes.tokens import Principal
 from kg.changes.writer import Change, Outcome, Writer
 from kg.checks.report import Report
-from kg.errors import ChangeRejected, Forbidden, NotFound, UsageError
+from kg.errors import ChangeRejected, Forbidden, KGError, NotFound, UsageError
 from kg.rdf.formats import RDF_FORMATS, Format, rdf_format, rdf_format_of_media_type
 from kg.rdf.parsing import parse_bytes
 from server.core.context import context
@@ -124,12 +124,19 @@ def _outcome_response(outcome: Outcome, status: int = 200, headers: dict[str, st
 
 
 def _submit(change: Change, principal: Principal) -> Outcome:
-    return _writer().submit(
-        change,
-        agent=principal.name,
-        source=request.headers.get("X-Change-Source", "")[:500],
-        comment=request.headers.get("X-Change-Comment", "")[:2000],
-    )
+    writes = context().metrics.writes
+    try:
+        outcome = _writer().submit(
+            change,
+            agent=principal.name,
+            source=request.headers.get("X-Change-Source", "")[:500],
+            comment=request.headers.get("X-Change-Comment", "")[:2000],
+        )
+    except KGError:
+        writes.labels("refused").inc()
+        raise
+    writes.labels("accepted").inc()
+    return outcome
 
 
 def _publish(

@@ -62,8 +62,18 @@ class Endpoint:
 def alatau_endpoint(
     quads: Iterable[ox.Quad] = (), settings: Settings | None = None, timeout_s: float = 10.0
 ) -> Iterator[Endpoint]:
-    """Our app over an in-memory Oxigraph holding ``quads``, served on a free loopback port."""
-    settings = settings or Settings(union_default_graph=False, query_timeout_s=timeout_s)
+    """Our app over an in-memory Oxigraph holding ``quads``, served on a free loopback port.
+
+    Each test loads its data into the engine itself, behind the app's back (no write of the app's
+    moves the store's version): the app runs without its result cache, which would answer a query
+    over one test's data with another's. The suites' one client sends hundreds of failing queries on
+    purpose: no per-client budgets either."""
+    settings = (settings or Settings(union_default_graph=False, query_timeout_s=timeout_s)).with_(
+        result_cache_bytes=0,
+        query_seconds_per_minute=0.0,
+        errors_per_minute=0.0,
+        steward_query_seconds_per_minute=0.0,
+    )
     with OxigraphProcess.from_quads(list(quads), timeout_s=settings.query_timeout_s) as engine:
         app = create_app(settings, engine)
         with serving(app, engine) as live:
