@@ -1,7 +1,8 @@
 """A throw-away OpenLink Virtuoso for tests: Debian's ``virtuoso-t`` run in the foreground in a
 temporary folder of its own, on free loopback ports, with a generated ``virtuoso.ini``.
 
-:class:`VirtuosoProcess` starts it (a fresh database: 3-4 s), sets the ``dba`` password, bulk-loads
+:class:`VirtuosoProcess` starts it (a fresh database: 2-4 s on an idle machine, up to 10 s on a busy one),
+sets the ``dba`` password, bulk-loads
 N-Quads through ``isql-vt`` (``ld_dir`` + ``rdf_loader_run`` + ``checkpoint``), gives the URLs a
 client needs (query, authenticated update, Graph Store with and without auth) and stops it with
 SIGTERM (a clean shutdown), removing the folder. Tests call :func:`require_virtuoso` first: it skips
@@ -328,7 +329,8 @@ class VirtuosoProcess:
     def isql(self, sql: str, *, password: str | None = None, timeout_s: float = 300.0) -> str:
         """Run SQL statements (each ended by ``;``) through ``isql-vt``; its output.
 
-        isql-vt exits 0 whatever happens, so its output is searched for ``*** Error`` instead.
+        isql-vt exits 0 whatever happens, so its output is searched for ``*** Error`` instead. It takes the
+        password on its command line (visible to ``ps``): fine for a throw-away test database.
         """
         result = subprocess.run(
             [ISQL_BIN, f"127.0.0.1:{self.sql_port}", self.user, password or self.password],
