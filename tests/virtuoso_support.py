@@ -1,13 +1,12 @@
 """A throw-away OpenLink Virtuoso for tests: Debian's ``virtuoso-t`` run in the foreground in a
 temporary folder of its own, on free loopback ports, with a generated ``virtuoso.ini``.
 
-:class:`VirtuosoProcess` starts it (a fresh database: 2-4 s on an idle machine, up to 10 s on a busy one),
-sets the ``dba`` password, bulk-loads
-N-Quads through ``isql-vt`` (``ld_dir`` + ``rdf_loader_run`` + ``checkpoint``), gives the URLs a
-client needs (query, authenticated update, Graph Store with and without auth) and stops it with
-SIGTERM (a clean shutdown), removing the folder. Tests call :func:`require_virtuoso` first: it skips
-them with the reason when ``virtuoso-t`` or ``isql-vt`` is not installed
-(``apt-get install virtuoso-opensource``).
+:class:`VirtuosoProcess` starts it (a fresh database: 2-4 s on an idle machine, up to 10 s on a busy
+one), sets the ``dba`` password, bulk-loads N-Quads through ``isql-vt`` (``ld_dir`` + ``rdf_loader_run`` +
+``checkpoint``), gives the URLs a client needs (query, authenticated update, Graph Store with and without
+auth) and stops it with SIGTERM (a clean shutdown), removing the folder. It needs only the two binaries
+of Debian's ``virtuoso-opensource-7-bin``. Tests call :func:`require_virtuoso` first: it skips them with
+the reason when ``virtuoso-t`` or ``isql-vt`` is not installed.
 
 Self-contained on purpose (imports nothing from ``kg``): it is a fixture for the facts about
 Virtuoso that ``tests/test_virtuoso_store.py`` pins, and for the engine tests built on them.
