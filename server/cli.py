@@ -225,8 +225,8 @@ def cmd_push(args: argparse.Namespace, out: IO[str]) -> int:
     )
     if secured:
         print(
-            f"{remote.profile.name}: queries of its public endpoint read these {secured} graphs only "
-            "(graph-level security)",
+            f"{remote.profile.name}: graph-level security on: queries of its public endpoint read only the "
+            f"graphs granted to them ({secured} granted now), never the store's own",
             file=out,
         )
     return EXIT_OK

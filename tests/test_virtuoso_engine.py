@@ -29,7 +29,7 @@ from kg.config import PROJECT_ROOT, Settings
 from kg.engine.client import SparqlClient
 from kg.engine.local import OxigraphStore
 from kg.engine.profiles import Plan, VirtuosoProfile
-from kg.errors import ResultTruncated
+from kg.errors import ResultTruncated, UsageError
 from kg.rdf.names import Names
 from server.cli import main
 from server.deploy import standalone_app
@@ -155,6 +155,18 @@ def test_push_with_a_wrong_password_fails_and_never_shows_it(virtuoso, real_sett
     assert code == 2
     err = capsys.readouterr().err
     assert "401" in err and "credentials were refused" in err and secret not in err
+
+
+def test_serve_refuses_a_virtuoso_that_shows_queries_its_own_graphs(real_settings, tmp_path):
+    """A Virtuoso nobody pushed to (its own graphs readable by queries): the service does not start, and
+    says what to run; nor over Virtuoso without a union default graph, which it cannot keep."""
+    with VirtuosoProcess() as fresh:
+        settings = real_settings.with_(engine_url=fresh.query_url, tokens_file=tmp_path / "none.json")
+        refused = r"shows its own system graphs.*alatau-kg push.*RDF_DEFAULT_USER_PERMS_SET"
+        with pytest.raises(UsageError, match=refused):
+            standalone_app(settings)
+        with pytest.raises(UsageError, match="no default graph of its own"):
+            standalone_app(settings.with_(union_default_graph=False))
 
 
 # --- the endpoint over Virtuoso -------------------------------------------------------------------------

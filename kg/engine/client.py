@@ -191,13 +191,13 @@ class SparqlClient:
             probe = with_params(self.query_url, [("query", "ASK {}")])
             status, headers, _ = self._exchange(Request("GET", probe, None, {"Accept": RESULTS_JSON}))
             name = detected(headers.get("Server", ""))
-            if name == "generic":
-                # its service description may say its default graph is the union of its graphs
-                status, headers, body = self._exchange(
-                    Request("GET", self.query_url, None, {"Accept": "text/turtle, application/rdf+xml;q=0.5"})
-                )
-                if status == 200:
-                    union = union_in_description(body, headers.get("Content-Type", ""))
+        if name == "generic":
+            # its service description may say its default graph is the union of its graphs
+            status, headers, body = self._exchange(
+                Request("GET", self.query_url, None, {"Accept": "text/turtle, application/rdf+xml;q=0.5"})
+            )
+            if status == 200:
+                union = union_in_description(body, headers.get("Content-Type", ""), self.query_url)
         if name == "virtuoso":
             return VirtuosoProfile(self._virtuoso_facts())
         profile = profile_named(name)

@@ -41,8 +41,9 @@ anything else is generic, and its service description says whether its default g
   resolved. The dataset a request or a query names is sent as protocol parameters, ``FROM`` taken out
   of the text (Virtuoso adds it to the parameters; the Protocol says they replace it).
 * *Text*: Virtuoso takes one ``BASE``, first in the prologue: relative IRIs are resolved here and
-  ``BASE`` removed. ``GROUP_CONCAT`` without ``SEPARATOR`` fails there: the default separator (a space,
-  SPARQL 1.1 §18.5.1.7) is written in. Refused outright: its functions (``bif:``, ``sql:``: anonymous
+  ``BASE`` removed; prefixed names are written out as IRIs (it refuses some local names SPARQL allows).
+  ``GROUP_CONCAT`` without ``SEPARATOR`` fails there: the default separator (a space, SPARQL 1.1
+  §18.5.1.7) is written in. Refused outright: its functions (``bif:``, ``sql:``: anonymous
   ``bif:http_get`` fetches any URL, ``bif:virtuoso_ini_item_value`` reads its configuration) and its
   pragmas (``define``).
 """
@@ -235,6 +236,8 @@ _REFUSED_SCHEMES = ("bif:", "sql:")
 _REFUSED_PREFIXES = ("bif", "sql")
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _LIMIT_VALUE = re.compile(r"\s*(\d+)")
+# a local name whose backslash escapes are all PN_LOCAL_ESC (https://www.w3.org/TR/sparql11-query/#rPN_LOCAL_ESC)
+_VALID_ESCAPES = re.compile(r"(?:[^\\]|\\[_~.\-!$&'()*+,;=/?#@%])*")
 # "Virtuoso 37000 Error SP030: SPARQL compiler, line 3: syntax error at ')' before '}'" + the query
 _VIRTUOSO_ERROR = re.compile(
     r"Virtuoso (?P<state>[0-9A-Z]{5}) Error (?P<text>.*?)(?:\n\s*\nSPARQL query:|\Z)", re.S
@@ -547,13 +550,13 @@ def detected(server: str) -> str:
     return "generic"
 
 
-def union_in_description(body: bytes, content_type: str) -> bool | None:
+def union_in_description(body: bytes, content_type: str, base: str) -> bool | None:
     """Whether a service description declares ``sd:UnionDefaultGraph`` (None: no description read)."""
     fmt = ox.RdfFormat.from_media_type(content_type.split(";")[0].strip())
     if fmt is None:
         return None
     try:
-        triples = list(ox.parse(body, format=fmt))
+        triples = list(ox.parse(body, format=fmt, base_iri=base))  # its sd:endpoint is often <>
     except (SyntaxError, ValueError):
         return None
     features = {t.object for t in triples if t.predicate == ox.NamedNode(SD + "feature")}
@@ -650,6 +653,9 @@ def rewrite_for_virtuoso(sparql: str) -> VirtuosoText:
                 check(prefix.lower() + ":")
             if (expanded := iri_of(token)) is not None:
                 check(expanded)
+                if _VALID_ESCAPES.fullmatch(token.text.partition(":")[2]):
+                    # written out: Virtuoso refuses local names SPARQL allows (":c:d", "og:a%3Ab", "\\~")
+                    edits.append((token.offset, token.offset + len(token.text), f"<{expanded}>"))
         elif form is None and word in QUERY_FORMS:
             form, form_at = word, i
         elif word == "FROM" and depths[i] == 0 and following is not None:
@@ -778,6 +784,9 @@ def _mended_json(body: bytes) -> bytes:
     if variables == ["__ASK_RETVAL"]:  # an ASK, where CaseMode is not 2
         value = bindings[0]["__ASK_RETVAL"]["value"] if bindings else "0"
         return json.dumps({"head": {}, "boolean": value not in ("0", "false")}).encode()
+    if "_star_fake" in variables:  # SELECT * of a pattern without variables: SPARQL has none
+        variables = [v for v in variables if v != "_star_fake"]
+        bindings = [{k: t for k, t in row.items() if k != "_star_fake"} for row in bindings]
     for row in bindings:
         for term in row.values():
             kind = term.get("type")
