@@ -30,7 +30,7 @@ from kg.errors import ChangeRejected, WriteRefused
 from kg.rdf.names import Names
 from tests.server_support import ServeProcess, serve_process
 from tests.test_writes import BASE, EDITS, PREFIXES, WRITER, WRITER_TOKEN, school_update
-from tests.virtuoso_city import city_in_virtuoso, engine_env
+from tests.virtuoso_city import city_in_virtuoso, engine_env, push
 from tests.virtuoso_support import VirtuosoProcess
 
 pytestmark = pytest.mark.slow
@@ -367,3 +367,13 @@ def test_the_edits_graph_a_write_created_is_readable_by_queries(remote):
         timeout=30,
     )
     assert r.json()["boolean"] is True  # granted to Virtuoso's public user before the first commit
+
+
+def test_push_refuses_to_overwrite_the_writes_it_would_lose(remote, real_settings, capsys):
+    """The store now holds acknowledged writes the built store does not: push refuses, as over Oxigraph."""
+    before = read_version(store_of(remote), NAMES)
+    assert before > 0
+    code, _ = push(remote, real_settings.store_path)
+    assert code == 2
+    assert "pushing would lose acknowledged writes" in capsys.readouterr().err
+    assert read_version(store_of(remote), NAMES) == before
