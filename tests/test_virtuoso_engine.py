@@ -179,6 +179,9 @@ def test_health_names_the_profile_and_counts_our_graphs_only(live, local):
     assert engine["profile"] == "virtuoso" and engine["version"].startswith("07.")
     assert set(health["graphs"]) == set(local.graphs())
     assert health["triples"] == sum(local.count(g) for g in local.graphs())
+    version = requests.get(live.url + "/-/version", timeout=30).json()
+    assert version["engine"] == {"profile": "virtuoso", "version": engine["version"]}
+    assert version["oxigraph"] != engine["version"]  # the store's version is not Oxigraph's
 
 
 @pytest.mark.parametrize(

@@ -363,7 +363,9 @@ def test_a_timeout_is_an_error_unless_the_client_asks_for_anytime_results():
         assert anytime.headers["X-SQL-State"] == "S1TAT"
         assert anytime.headers["X-SQL-Message"].startswith("RC...: Returning incomplete results")
         assert {"X-Exec-Milliseconds", "X-Exec-DB-Activity"} <= set(anytime.headers)
-        assert rows(anytime) == []  # a COUNT with no row at all
+        # a COUNT with no row at all, or (under load) a row counting what was seen so far: a 200 either way
+        counted = rows(anytime)
+        assert counted == [] or (len(counted) == 1 and int(counted[0]["n"]) < 2400**3), counted
         # a query that yields rows as it goes: a partial answer with no header to say so
         assert query(v, CROSS_ROWS).status_code == 500
         partial = query(v, CROSS_ROWS, params=[("timeout", "1000")])

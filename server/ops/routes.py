@@ -43,15 +43,17 @@ def _version_of(distribution: str) -> str | None:
 @bp.get("/-/version")
 def version() -> Response:
     engine = context().engine.status()
-    return jsonify(
-        {
-            "alatau_kg": __version__,
-            "python": platform.python_version(),
-            "rdflib": _version_of("rdflib"),
-            "pyoxigraph": _version_of("pyoxigraph"),
-            "oxigraph": engine.get("version") or _version_of("oxigraph"),
-            "flask": _version_of("flask"),
-            "waitress": _version_of("waitress"),
-            "gunicorn": _version_of("gunicorn"),
-        }
-    )
+    ours = engine.get("kind") == "oxigraph-process"  # else an external store, which says its own version
+    versions = {
+        "alatau_kg": __version__,
+        "python": platform.python_version(),
+        "rdflib": _version_of("rdflib"),
+        "pyoxigraph": _version_of("pyoxigraph"),
+        "oxigraph": (engine.get("version") if ours else None) or _version_of("oxigraph"),
+        "flask": _version_of("flask"),
+        "waitress": _version_of("waitress"),
+        "gunicorn": _version_of("gunicorn"),
+    }
+    if not ours and engine.get("profile"):
+        versions["engine"] = {"profile": engine["profile"], "version": engine.get("version")}
+    return jsonify(versions)
