@@ -35,8 +35,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import math
 import os
+import random
 import re
 import secrets
 import threading
@@ -74,7 +76,10 @@ from kg.errors import (
     UsageError,
 )
 
+log = logging.getLogger("alatau_kg.engine")
+
 STUCK_GRACE_S = 3.0  # the least time past its timeout a query may take before it counts as stuck
+UPDATE_ATTEMPTS = 5  # an update the store rolled back (a deadlock) is sent again: this many times in all
 CONNECT_TIMEOUT_S = 5.0
 MAX_IDLE_CONNECTIONS = 32  # kept-alive connections per store, per process
 CHUNK = 65536
@@ -496,8 +501,17 @@ class SparqlClient:
     def update(self, sparql: str, *, timeout_s: float | None = None) -> None:
         """One SPARQL 1.1 Update request, sent as the store's profile says (never with dataset
         parameters). Oxigraph applies its operations atomically; Virtuoso does not: writes send one."""
-        body, content_type = self.profile.update_request(sparql)
-        self.send("POST", self.update_url, body, content_type, timeout_s=timeout_s)
+        profile = self.profile
+        body, content_type = profile.update_request(sparql)
+        for attempt in range(UPDATE_ATTEMPTS):
+            try:
+                self.send("POST", self.update_url, body, content_type, timeout_s=timeout_s)
+                return
+            except _Refused as exc:
+                if attempt + 1 == UPDATE_ATTEMPTS or not profile.rolled_back(exc.status, exc.body):
+                    raise exc.error from exc
+                log.info("the store rolled an update back (%s): sending it again", str(exc)[:120])
+            time.sleep(random.uniform(0.05, 0.25) * (attempt + 1))  # the other writer finishes first
 
     def admin_select(self, sparql: str, *, timeout_s: float | None = None) -> list[dict[str, str]]:
         """A SELECT sent with the update credentials to the update URL (Virtuoso's ``/sparql-auth``
@@ -563,7 +577,8 @@ class SparqlClient:
             raise EngineError(f"{method} {url}: HTTP 401: {who} (engine_user, engine_password)")
         if response.status >= 300:
             text = response.data[:500].decode("utf-8", "replace").strip()
-            raise EngineError(f"{method} {url}: HTTP {response.status}: {text}")
+            error = EngineError(f"{method} {url}: HTTP {response.status}: {text}")
+            raise _Refused(error, response.status, bytes(response.data))
         return bytes(response.data)
 
 
@@ -634,6 +649,16 @@ class _Auth:
         if qop:
             fields += [f"qop={qop}", f"nc={count}", f'cnonce="{cnonce}"']
         return "Digest " + ", ".join(fields)
+
+
+class _Refused(EngineError):
+    """A request the store answered with an error status (its body kept, for the profile to read)."""
+
+    def __init__(self, error: EngineError, status: int, body: bytes):
+        super().__init__(str(error))
+        self.error = error
+        self.status = status
+        self.body = body
 
 
 class _NotAnswered(Exception):

@@ -183,6 +183,11 @@ class Profile:
         """The Graph Store URL when none is configured (empty: the store has none we know of)."""
         return ""
 
+    def rolled_back(self, status: int, body: bytes) -> bool:
+        """Whether a failed update was rolled back whole by the store for a reason of the moment (a
+        deadlock with another writer), so that sending it again is safe and may succeed."""
+        return False
+
     def literal_problem(self, literal: ox.Literal) -> str | None:
         """Why the store would keep ``literal`` as another term (None: it keeps it as it is)."""
         return None
@@ -489,6 +494,12 @@ class VirtuosoProfile(Profile):
 
     def default_update_url(self, query_url: str) -> str:
         return _sibling(query_url, "sparql-auth")
+
+    def rolled_back(self, status: int, body: bytes) -> bool:
+        # SQLSTATE 40001 (SR172 "Transaction deadlocked"): two writers' updates locked each other and this
+        # one was rolled back (the endpoint retries a few times itself, then answers 500); seen under
+        # repeatable read when claims are withdrawn at the same moment
+        return status == 500 and b"Virtuoso 40001 Error" in body
 
     def default_store_url(self, query_url: str) -> str:
         return _sibling(query_url, "sparql-graph-crud-auth")
