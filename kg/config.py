@@ -13,6 +13,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 ENV_PREFIX = "ALATAU_KG_"
 
+# How the client speaks to an external store (kg.engine.profiles): auto reads the store's Server header
+ENGINE_PROFILES = ("auto", "oxigraph", "virtuoso", "generic")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -67,6 +70,12 @@ class Settings:
     # whether to send Oxigraph's `union-default-graph` parameter to an external store; off: the store's
     # own default graph is used (configure it as the union, e.g. Fuseki's tdb2:unionDefaultGraph)
     engine_union_param: bool = True
+    # how to speak to it: auto (its Server header and service description say), oxigraph, virtuoso, generic
+    engine_profile: str = "auto"
+    # the user and password its update and Graph Store URLs ask for (HTTP digest or basic authentication,
+    # as the store challenges); the password is never shown or logged: set it in the environment
+    engine_user: str = ""
+    engine_password: str = field(default="", repr=False)
     # --- guarded writes (kg/writes.py, server/writes.py) ---
     tokens_file: Path = PROJECT_ROOT / "tokens.json"  # hashed write tokens (`alatau-kg token add`)
     tokens: str = ""  # more tokens inline: name:role:sha256hex, comma-separated
@@ -91,6 +100,9 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.base_iri.endswith(("/", "#")):
             raise ValueError(f"base IRI must end with '/' or '#': {self.base_iri!r}")
+        if self.engine_profile not in ENGINE_PROFILES:
+            known = ", ".join(ENGINE_PROFILES)
+            raise ValueError(f"unknown engine profile {self.engine_profile!r} (known: {known})")
 
     @property
     def proposals_file(self) -> Path:

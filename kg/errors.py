@@ -4,6 +4,7 @@
     ├── LoadError              unreadable_input      an RDF file or body could not be read (``line``)
     ├── QuerySyntaxError       query_syntax_error    a SPARQL query or update does not parse (``position``)
     ├── UsageError             bad_request           a request the library cannot honour as asked
+    │   └── QueryRefused       (its own code)        a query uses what no engine may run for it (bif:)
     ├── ShapesError            shapes_error          the SHACL shapes themselves are broken
     ├── NotConformant          shapes_violated       data does not conform to the shapes (``report``)
     │   └── ChangeRejected     shapes_violated       a change would break a shape; nothing was stored
@@ -16,6 +17,7 @@
     ├── ProposalClosed         proposal_closed       a proposal already decided, or being decided
     ├── QueryTimeout           query_timeout         the query ran past the timeout and was stopped
     ├── ResultTooLarge         result_too_large      the result is larger than the configured cap
+    ├── ResultTruncated        result_truncated      the store cut its answer or gave a partial one
     └── StoreError             store_unavailable     the store is missing, locked or unreadable
         ├── StoreChanged       (its own code)        the store was replaced or changed behind our back
         ├── EngineUnavailable  engine_unavailable    the engine cannot be reached (dead, restarting)
@@ -76,6 +78,15 @@ class QuerySyntaxError(KGError):
 
 class UsageError(KGError):
     code = "bad_request"
+
+
+class QueryRefused(UsageError):
+    """The query uses something the engine must never run for a client (``code`` says what): a
+    store's own functions that reach files or the network, or its pragmas."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.code = code
 
 
 class ShapesError(KGError):
@@ -172,6 +183,23 @@ class ResultTooLarge(KGError):
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "limit_bytes": self.limit_bytes}
+
+
+class ResultTruncated(KGError):
+    """The store answered with less than the whole result (cut at its row cap, or partial after its
+    own timeout): refused rather than passed on as if complete."""
+
+    code = "result_truncated"
+
+    def __init__(self, message: str, *, store_limit: int | None = None):
+        super().__init__(message)
+        self.store_limit = store_limit
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.store_limit is not None:
+            data["store_limit"] = self.store_limit
+        return data
 
 
 class StoreError(KGError):

@@ -23,7 +23,7 @@ from kg.build import assemble, build, load_additions, open_context, validate_add
 from kg.changes.durable import LocalDurable, RemoteStore, read_version
 from kg.changes.tokens import add_token
 from kg.changes.writer import Writer
-from kg.config import Settings
+from kg.config import ENGINE_PROFILES, Settings
 from kg.engine.local import OxigraphStore, QueryResult
 from kg.errors import ChangeRejected, KGError, LoadError, NotConformant, StoreError, UsageError
 from kg.rdf.formats import rdf_format, rdf_format_of_path
@@ -55,6 +55,8 @@ SERVE_SETTINGS = (
     "engine_update_url",
     "engine_store_url",
     "engine_union_param",
+    "engine_profile",
+    "engine_user",
 )
 
 
@@ -199,6 +201,10 @@ def cmd_push(args: argparse.Namespace, out: IO[str]) -> int:
     store = open_context(settings, _progress)
     names = store.names
     remote = RemoteStore.from_settings(settings, timeout_s=300.0)
+    graphs = store.graphs()
+    # Where the store has graph permissions (Virtuoso), queries are let read our graphs and no other:
+    # first, for the version below is read as queries read
+    secured = remote.secure([*graphs, names.changes_graph, names.graph_base + "locks"])
     local_version = read_version(LocalDurable(store), names)
     remote_version = read_version(remote, names)
     if remote_version > local_version and not args.force:
@@ -207,7 +213,6 @@ def cmd_push(args: argparse.Namespace, out: IO[str]) -> int:
             f"{local_version}: pushing would lose acknowledged writes (--force to push anyway)"
         )
     t0 = time.perf_counter()
-    graphs = store.graphs()
     total = remote.push(
         store, lambda i, n, graph, count: _progress(f"[{i}/{n}] {_short(graph, names)}: {count} triples")
     )
@@ -218,6 +223,12 @@ def cmd_push(args: argparse.Namespace, out: IO[str]) -> int:
         + (f"; {len(others)} other graph(s) there were left as they are" if others else ""),
         file=out,
     )
+    if secured:
+        print(
+            f"{remote.profile.name}: graph-level security on: queries of its public endpoint read only the "
+            f"graphs granted to them ({secured} granted now), never the store's own",
+            file=out,
+        )
     return EXIT_OK
 
 
@@ -466,6 +477,16 @@ def _engine_options(p: argparse.ArgumentParser, *, required: bool) -> None:
         "--engine-store-url",
         metavar="URL",
         help="its Graph Store Protocol URL (push: PUT per graph; default: SPARQL Update)",
+    )
+    p.add_argument(
+        "--engine-profile",
+        choices=ENGINE_PROFILES,
+        help="how to speak to it (default auto: as its Server header says)",
+    )
+    p.add_argument(
+        "--engine-user",
+        metavar="USER",
+        help="user for its update and Graph Store URLs (the password: ALATAU_KG_ENGINE_PASSWORD)",
     )
 
 

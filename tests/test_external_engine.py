@@ -68,3 +68,29 @@ def test_the_service_runs_in_front_of_an_external_store(external, tmp_path):
         )
         assert r.status_code == 403 and r.json()["error"] == "read_only"
         assert not (tmp_path / "unused-store").exists()  # no local store was opened or created
+
+
+def test_the_generic_profile_asks_the_store_and_reads_its_service_description(external, tmp_path):
+    """Spoken to as any SPARQL 1.1 store (queries form-POSTed, no Oxigraph parameter): its service
+    description says its default graph is the union, and so it is."""
+    settings = fixture_settings(tmp_path / "unused-store").with_(
+        engine_url=external, engine_profile="generic"
+    )
+    app = standalone_app(settings)
+    engine = app.extensions["alatau_kg"].engine
+    with serving(app, engine) as live:
+        health = requests.get(live.url + "/-/health", timeout=30).json()
+        assert health["engine"]["profile"] == "generic"
+        assert health["engine"]["union_default_graph"] is True  # sd:UnionDefaultGraph
+        query = "SELECT (COUNT(*) AS ?n) WHERE { ?s <https://w3id.org/alatau-kg/def/ontology#locatedIn> ?o }"
+        r = requests.get(live.sparql, params={"query": query}, timeout=30)
+        assert r.status_code == 200 and int(r.json()["results"]["bindings"][0]["n"]["value"]) > 0
+
+
+def test_auto_asks_the_store_what_it_is(external):
+    from kg.engine.client import SparqlClient
+    from kg.engine.profiles import OxigraphProfile
+
+    client = SparqlClient(external)
+    assert client.profile_name == "auto"
+    assert isinstance(client.profile, OxigraphProfile)  # its Server header: Oxigraph/…

@@ -340,6 +340,11 @@ class Writer:
                     "linked and reverted)",
                     code="blank_node",
                 )
+            if isinstance(q.object, ox.Literal) and (problem := self.durable.literal_problem(q.object)):
+                # the store would keep another term than the one checked, logged and mirrored here
+                raise WriteRefused(
+                    f"{q.object} cannot be stored as written: {problem}", code="literal_changed"
+                )
 
     def _asserted_triples(self, change: Change) -> tuple[Graph, Graph]:
         """(triples the change adds, triples it removes) over the graphs reasoning sees."""
@@ -436,6 +441,7 @@ class Writer:
                         entry.sequence - 1,
                         entry.change.removed | entry.inferred_removed,
                         entry.change.added | entry.inferred_added | entry.record,
+                        bind=target.binds_literal,
                     )
                 )
                 applied += 1
@@ -504,7 +510,16 @@ class Writer:
         if annotate is not None:
             record |= set(annotate(ox.NamedNode(change_iri)))
         update = versioned_update(
-            self.names, self.version, change.removed | inferred_remove, change.added | inferred_add | record
+            self.names,
+            self.version,
+            change.removed | inferred_remove,
+            change.added | inferred_add | record,
+            bind=self.durable.binds_literal,
+        )
+        # a graph the commit writes must be readable first (Virtuoso hides a new graph until granted)
+        written = change.added | inferred_add | record
+        self.durable.prepare_graphs(
+            q.graph_name.value for q in written if isinstance(q.graph_name, ox.NamedNode)
         )
         claimed_at = time.monotonic()
         claim = self.durable.claim(self.names, sequence)

@@ -12,9 +12,13 @@ engine's state where forked server workers read it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from kg.rdf.sparql import QUERY_FORMS, tokenize, unescape
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,3 +48,27 @@ class Engine(Protocol):
     def graph_counts(self) -> dict[str, int]: ...
 
     def status(self) -> dict[str, Any]: ...
+
+
+def wrapped(sparql: str, after: str) -> str:
+    """``sparql`` (a SELECT) as the subquery of ``SELECT * WHERE { { … } } <after>``, its prologue
+    (PREFIX, BASE) kept in front."""
+    text = unescape(sparql)
+    forms = (t.offset for t in tokenize(sparql) if t.kind == "name" and t.text.upper() in QUERY_FORMS)
+    start = next(forms, 0)
+    return f"{text[:start]}SELECT * WHERE {{ {{ {text[start:]} }} }} {after}"
+
+
+def in_pages(sparql: str, page: int, variables: Sequence[str], run: Callable[[str], list[T]]) -> list[T]:
+    """Every solution of the SELECT ``sparql``, read in pages of ``page`` rows (ordered by every
+    variable, so that the pages follow each other): for a store that cuts a result at a row cap
+    (:class:`kg.errors.ResultTruncated` says the cap), which a page of at most that many never hits.
+    ``run`` runs one page's query and returns its solutions; ``variables`` are the SELECT's (those of
+    ``wrapped(sparql, "LIMIT 0")``)."""
+    order = " ".join(f"?{v}" for v in variables)
+    rows: list[T] = []
+    while True:
+        batch = run(wrapped(sparql, f"ORDER BY {order} LIMIT {page} OFFSET {len(rows)}"))
+        rows += batch
+        if len(batch) < page:
+            return rows

@@ -19,7 +19,12 @@ the reads and commits of guarded writes to a remote durable store (:mod:`kg.chan
   the first bytes still answers ``200``, with the error text appended to a truncated body. A streamed
   body is trusted only when it ends the way a complete document of its format ends
   (:data:`COMPLETE_ENDINGS`) and arrived before the engine's timeout fired;
-* **the store's errors**, translated once, here, into :mod:`kg.errors` (``raise … from``).
+* **the store's errors**, translated once, here, into :mod:`kg.errors` (``raise … from``);
+* **the store's ways**: an engine profile (:mod:`kg.engine.profiles`: oxigraph, virtuoso, generic, or
+  detected from the store's ``Server`` header) decides how a query is sent, what is asked for, and what
+  an answer is worth (a store's cut or partial answer is refused: :class:`kg.errors.ResultTruncated`);
+* **authentication** for updates and the Graph Store: HTTP digest or basic, as the store challenges,
+  with the configured user and password (never logged).
 
 The dataset follows the standard: the default graph is the store's default graph unless the query
 (FROM) or the request (graph URIs) says otherwise. ``union_default_graph=True`` asks, per query, for
@@ -29,13 +34,18 @@ the web layer asks for it only when neither the query nor the request names grap
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import logging
 import math
 import os
+import random
 import re
+import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -47,6 +57,19 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError
 
 from kg.engine import EngineResponse
+from kg.engine.profiles import (
+    FORM_TYPE,
+    RESULTS_JSON,
+    Plan,
+    Profile,
+    Request,
+    VirtuosoFacts,
+    VirtuosoProfile,
+    detected,
+    profile_named,
+    union_in_description,
+    with_params,
+)
 from kg.errors import (
     EngineError,
     EngineUnavailable,
@@ -57,16 +80,15 @@ from kg.errors import (
     UsageError,
 )
 
+log = logging.getLogger("alatau_kg.engine")
+
 STUCK_GRACE_S = 3.0  # the least time past its timeout a query may take before it counts as stuck
+UPDATE_ATTEMPTS = 5  # an update the store rolled back (a deadlock) is sent again: this many times in all
 CONNECT_TIMEOUT_S = 5.0
 MAX_IDLE_CONNECTIONS = 32  # kept-alive connections per store, per process
 CHUNK = 65536
 ONE_WRITE_MAX = 1 << 20  # requests up to this size leave in one write; a larger body (a load) as it is
 
-QUERY_TYPE = "application/sparql-query"
-UPDATE_TYPE = "application/sparql-update"
-FORM_TYPE = "application/x-www-form-urlencoded"
-RESULTS_JSON = "application/sparql-results+json"
 
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 # Oxigraph's 500 answers that the query itself caused (e.g. "The custom function <…> is not supported")
@@ -143,7 +165,8 @@ class SparqlClient:
 
     As an engine (what the web layer queries) it gives :meth:`query`, :meth:`graph_counts` and
     :meth:`status`; as a store it gives :meth:`select`, :meth:`ask`, :meth:`construct`,
-    :meth:`update` and :meth:`put_graph`.
+    :meth:`update` and :meth:`put_graph`. ``profile`` is an engine profile or its name
+    (:mod:`kg.engine.profiles`; ``auto``: asked of the store at the first request).
     """
 
     def __init__(
@@ -155,27 +178,35 @@ class SparqlClient:
         timeout_s: float = 10.0,
         max_result_bytes: int = 50_000_000,
         union_param: bool = True,
+        profile: Profile | str = "auto",
+        credentials: tuple[str, str] | None = None,
     ):
         self._query_url = query_url
         self._update_url = update_url
         self._store_url = store_url
-        self.union_param = union_param  # send Oxigraph's union-default-graph parameter
+        self.union_param = union_param  # send Oxigraph's union-default-graph (where the store takes it)
         self.timeout_s = timeout_s
         self.engine_timeout_s = engine_timeout(timeout_s)
         self.max_result_bytes = max_result_bytes
+        self._profile: Profile | None = profile if isinstance(profile, Profile) else None
+        self._profile_name = profile.name if isinstance(profile, Profile) else profile
+        self._profile_lock = threading.Lock()
+        self._auth = _Auth(*credentials) if credentials and credentials[0] else None
         self._pools: urllib3.PoolManager | None = None
         self._pools_pid = -1
         self._pool_of: dict[str, HTTPConnectionPool] = {}  # this process's pool of each URL
         self._pools_lock = threading.Lock()
 
     def copy(self, **changes: Any) -> SparqlClient:
-        """A client of the same store (same URLs), with other settings and its own connections."""
+        """A client of the same store (same URLs and profile), other settings, connections of its own."""
         settings: dict[str, Any] = {
             "update_url": self._update_url,
             "store_url": self._store_url,
             "timeout_s": self.timeout_s,
             "max_result_bytes": self.max_result_bytes,
             "union_param": self.union_param,
+            "profile": self._profile or self._profile_name,
+            "credentials": self._auth.credentials if self._auth else None,
         }
         return SparqlClient(self._query_url, **(settings | changes))
 
@@ -187,11 +218,86 @@ class SparqlClient:
 
     @property
     def update_url(self) -> str:
-        return _resolve(self._update_url) or default_update_url(self.query_url)
+        return _resolve(self._update_url) or self.profile.default_update_url(self.query_url)
 
     @property
     def store_url(self) -> str:
-        return _resolve(self._store_url)
+        return _resolve(self._store_url) or self.profile.default_store_url(self.query_url)
+
+    # --- the store's profile --------------------------------------------------------------------
+
+    @property
+    def profile(self) -> Profile:
+        """The store's engine profile, asked of the store once (``auto``) or built from its name."""
+        profile = self._profile
+        if profile is not None:
+            return profile
+        with self._profile_lock:
+            if self._profile is None:
+                self._profile = self._resolved_profile()
+            return self._profile
+
+    @property
+    def profile_name(self) -> str:
+        """The profile's name, without asking the store (``auto`` until it has been asked)."""
+        return self._profile.name if self._profile is not None else self._profile_name
+
+    def _resolved_profile(self) -> Profile:
+        name = self._profile_name
+        union: bool | None = None
+        if name == "auto":
+            probe = with_params(self.query_url, [("query", "ASK {}")])
+            status, headers, _ = self._exchange(Request("GET", probe, None, {"Accept": RESULTS_JSON}))
+            name = detected(headers.get("Server", ""))
+        if name == "generic":
+            # its service description may say its default graph is the union of its graphs
+            status, headers, body = self._exchange(
+                Request("GET", self.query_url, None, {"Accept": "text/turtle, application/rdf+xml;q=0.5"})
+            )
+            if status == 200:
+                union = union_in_description(body, headers.get("Content-Type", ""), self.query_url)
+        if name == "virtuoso":
+            return VirtuosoProfile(self._virtuoso_facts())
+        profile = profile_named(name)
+        profile.union_default_graph = union
+        return profile
+
+    def _virtuoso_facts(self) -> VirtuosoFacts:
+        body = urlencode({"query": VirtuosoFacts.QUERY}).encode("ascii")
+        request = Request("POST", self.query_url, body, {"Content-Type": FORM_TYPE, "Accept": RESULTS_JSON})
+        status, _, data = self._exchange(request)
+        try:
+            if status != 200:
+                raise ValueError(data[:300].decode("utf-8", "replace"))
+            rows = json.loads(data)["results"]["bindings"]
+            row = {k: v["value"] for k, v in rows[0].items()} if rows else {}
+        except (ValueError, KeyError, IndexError) as exc:
+            raise EngineError(
+                f"cannot read Virtuoso's settings (ResultSetMaxRows, DefaultIsolation) at {self.query_url}: "
+                f"{exc}; its public endpoint must answer bif:virtuoso_ini_item_value (as it does by default)"
+            ) from exc
+        return VirtuosoFacts.of(row)
+
+    def refresh_profile(self) -> Profile:
+        """Ask the store again (its settings may have changed: graph-level security set by push)."""
+        with self._profile_lock:
+            if self._profile_name in ("auto", "virtuoso"):
+                self._profile = self._resolved_profile()
+        return self.profile
+
+    def own_graphs_only(self) -> None:
+        """Refuse to go on if queries here would see graphs of the store's own (Virtuoso's system
+        graphs, which its graph-level security hides once ``alatau-kg push`` has set it)."""
+        profile = self.profile
+        if isinstance(profile, VirtuosoProfile) and not profile.facts_read.graphs_hidden:
+            profile = self.refresh_profile()
+        if isinstance(profile, VirtuosoProfile) and not profile.facts_read.graphs_hidden:
+            raise EngineError(
+                f"Virtuoso at {self.query_url} shows its own system graphs to queries: queries through this "
+                "service must see the city's graphs only. `alatau-kg push` sets its graph-level security; "
+                "or run in isql: DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 0); then, per graph, "
+                "DB.DBA.RDF_GRAPH_USER_PERMS_SET ('<graph IRI>', 'nobody', 1);"
+            )
 
     def _pool(self) -> urllib3.PoolManager:
         """This process's pools (a forked process must not use its parent's sockets, nor close them)."""
@@ -249,40 +355,63 @@ class SparqlClient:
         named_graphs: Sequence[str] = (),
         union_default_graph: bool = False,
     ) -> EngineResponse:
-        """Run a query (the query as the body: SPARQL 1.1 Protocol §2.1.3, POST directly);
-        ``union_default_graph`` makes the default graph the union of all graphs (an Oxigraph
-        extension; it overrides FROM, so only ask for it when the query has none)."""
+        """Run a query, sent as the store's profile says (Oxigraph: the query as the body, SPARQL 1.1
+        Protocol §2.1.3; others: form-encoded, §2.1.2); ``union_default_graph`` makes the default graph
+        the union of all graphs (Oxigraph's parameter; it overrides FROM, so only ask for it when the
+        query has none). The answer is in ``accept``, checked complete by the profile."""
         if union_default_graph and (default_graphs or named_graphs):
             raise UsageError("union-default-graph and graph URIs cannot be given together")
-        params = [("default-graph-uri", g) for g in default_graphs]
-        params += [("named-graph-uri", g) for g in named_graphs]
-        if union_default_graph and self.union_param:
-            params.append(("union-default-graph", ""))
-        query_url = self.query_url
-        url = _with_params(query_url, params)
-        body = sparql.encode("utf-8")
-        headers = {"Content-Type": QUERY_TYPE, "Accept": accept}
+        profile = self.profile
+        if isinstance(profile, VirtuosoProfile) and not profile.facts_read.graphs_hidden:
+            self.own_graphs_only()
+            profile = self.profile
+        plan = profile.plan(
+            sparql,
+            accept=accept,
+            default_graphs=default_graphs,
+            named_graphs=named_graphs,
+            union=union_default_graph,
+            union_param=self.union_param,
+            graphs=self._graph_names,
+        )
+        if plan.probe is not None and isinstance(profile, VirtuosoProfile):
+            answer, headers = self._run(profile, plan.probe)
+            profile.check_probe(plan.probe, answer, headers)
+        answer, headers = self._run(profile, plan)
+        return profile.answer(plan, answer, headers)
+
+    def _run(self, profile: Profile, plan: Plan) -> tuple[EngineResponse, Mapping[str, str]]:
+        request = profile.request(self.query_url, plan)
         for attempt in (1, 2):
             try:
-                return self._query_once(self._pool_for(query_url), url, body, headers)
+                return self._query_once(profile, request)
             except _NotAnswered as exc:
                 if attempt == 1 and exc.reused:
                     continue  # a kept-alive connection the store had closed: once more, on a new one
                 raise EngineUnavailable(f"the query engine cannot be reached: {exc.__cause__}") from exc
         raise AssertionError("unreachable")
 
-    def _query_once(
-        self, pool: HTTPConnectionPool, url: str, body: bytes, headers: dict[str, str]
-    ) -> EngineResponse:
+    def _graph_names(self) -> list[str]:
+        """The named graphs queries see (Virtuoso's DESCRIBE needs them named)."""
+        rows = self.select("SELECT ?g WHERE { { SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } } }")
+        return sorted(row["g"].value for row in rows if isinstance(row.get("g"), ox.NamedNode))
+
+    def _query_once(self, profile: Profile, request: Request) -> tuple[EngineResponse, Mapping[str, str]]:
         started = time.monotonic()
-        deadline = started + self.engine_timeout_s + stuck_grace(self.engine_timeout_s)
+        waits = profile.waits_past_timeout
+        if waits:
+            deadline = started + self.engine_timeout_s + stuck_grace(self.engine_timeout_s)
+        else:  # the store does not know our timeout: leaving at it stops the query
+            deadline = started + self.timeout_s
+        url = request.url
+        pool = self._pool_for(self.query_url)  # one pool per engine: the host is the query URL's
         made = pool.num_connections  # grows when the pool opens a connection rather than reusing one
         try:
             response = pool.urlopen(
-                "POST",
+                request.method,
                 _target(url),
-                body=body,
-                headers=headers,
+                body=request.body,
+                headers=request.headers,
                 retries=False,
                 redirect=False,
                 preload_content=False,
@@ -293,7 +422,7 @@ class SparqlClient:
                 ),
             )
         except ReadTimeoutError as exc:
-            raise self._timeout(stuck=True) from exc
+            raise self._timeout(stuck=waits) from exc
         except (ProtocolError, ConnectionError) as exc:
             raise _NotAnswered(reused=pool.num_connections == made) from exc
         except NewConnectionError as exc:
@@ -306,7 +435,7 @@ class SparqlClient:
             try:
                 data = self._read_capped(response, deadline)
             except TimeoutError as exc:
-                raise self._timeout(stuck=True) from exc
+                raise self._timeout(stuck=waits) from exc
             except (OSError, Urllib3Error) as exc:
                 if time.monotonic() - started >= self.engine_timeout_s:
                     # the engine's timer fired and it cut the stream it had started (under load the
@@ -318,7 +447,7 @@ class SparqlClient:
             elapsed = time.monotonic() - started
             content_type = response.headers.get("Content-Type", "application/octet-stream")
             if response.status != 200:
-                raise upstream_error(response.status, data)
+                raise profile.error(response.status, data) or upstream_error(response.status, data)
             streamed = response.headers.get("Content-Length") is None
             if streamed and elapsed >= self.engine_timeout_s:
                 # The engine's timer fired while this body was streaming: whatever the body looks
@@ -332,7 +461,7 @@ class SparqlClient:
                     "the query engine failed while writing the result (it ended with " + repr(tail) + ")"
                 )
             complete = True
-            return EngineResponse(response.status, content_type, data)
+            return EngineResponse(response.status, content_type, data), response.headers
         finally:
             # After anything but a complete 200 the connection is dropped: after a cancelled or cut
             # stream the engine may still write on it, and that must never be read as the next answer.
@@ -342,6 +471,26 @@ class SparqlClient:
                 if connection is not None:
                     connection.close()  # pooled or not: closed, it is never read again
                 response.release_conn()
+
+    def _exchange(
+        self, request: Request, *, timeout_s: float | None = None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """One request, whatever its answer (the status, the headers, the body): for asking the store
+        what it is. Unreachable: EngineUnavailable."""
+        wait = timeout_s if timeout_s is not None else max(10.0, self.timeout_s)
+        try:
+            response = self._pool().request(
+                request.method,
+                request.url,
+                body=request.body,
+                headers=request.headers,
+                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=wait),
+                retries=False,
+                redirect=False,
+            )
+        except (OSError, Urllib3Error) as exc:
+            raise EngineUnavailable(f"the query engine cannot be reached: {exc}") from exc
+        return response.status, response.headers, bytes(response.data)  # names: any case
 
     def _read_capped(self, response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
         chunks: list[bytes] = []
@@ -387,12 +536,16 @@ class SparqlClient:
         }
 
     def status(self) -> dict[str, Any]:
+        status: dict[str, Any] = {"kind": "sparql-http"}
         try:
             self.query("ASK {}", accept=RESULTS_JSON)
-            reachable = True
-        except KGError:
-            reachable = False
-        return {"kind": "sparql-http", "reachable": reachable}
+            status["reachable"] = True
+        except KGError as exc:
+            status["reachable"] = False
+            status["message"] = str(exc)
+        if self._profile is not None:
+            status.update(self._profile.facts())
+        return status
 
     # --- the store's side: reads as data, updates, graphs --------------------------------------------
 
@@ -412,14 +565,36 @@ class SparqlClient:
         return list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
 
     def update(self, sparql: str, *, timeout_s: float | None = None) -> None:
-        """One SPARQL 1.1 Update request (the operations in it are applied atomically by the store)."""
-        self.send("POST", self.update_url, sparql.encode("utf-8"), UPDATE_TYPE, timeout_s=timeout_s)
+        """One SPARQL 1.1 Update request, sent as the store's profile says (never with dataset
+        parameters). Oxigraph applies its operations atomically; Virtuoso does not: writes send one."""
+        profile = self.profile
+        body, content_type = profile.update_request(sparql)
+        for attempt in range(UPDATE_ATTEMPTS):
+            try:
+                self.send("POST", self.update_url, body, content_type, timeout_s=timeout_s)
+                return
+            except _Refused as exc:
+                if attempt + 1 == UPDATE_ATTEMPTS or not profile.rolled_back(exc.status, exc.body):
+                    raise exc.error from exc
+                log.info("the store rolled an update back (%s): sending it again", str(exc)[:120])
+            time.sleep(random.uniform(0.05, 0.25) * (attempt + 1))  # the other writer finishes first
+
+    def admin_select(self, sparql: str, *, timeout_s: float | None = None) -> list[dict[str, str]]:
+        """A SELECT sent with the update credentials to the update URL (Virtuoso's ``/sparql-auth``
+        runs queries as that user: its graph permissions are set so); the rows, as text values."""
+        body = urlencode({"query": sparql}).encode("ascii")
+        data = self.send("POST", self.update_url, body, FORM_TYPE, accept=RESULTS_JSON, timeout_s=timeout_s)
+        try:
+            rows = json.loads(data)["results"]["bindings"]
+        except (ValueError, KeyError) as exc:
+            raise EngineError(f"{self.update_url} did not answer a SELECT with SPARQL JSON") from exc
+        return [{k: v.get("value", "") for k, v in row.items()} for row in rows]
 
     def put_graph(
         self, graph: str, data: bytes, content_type: str, *, timeout_s: float | None = None
     ) -> None:
         """Replace one named graph (Graph Store Protocol PUT, indirect identification ``?graph=``)."""
-        url = _with_params(self.store_url, [("graph", graph)])
+        url = with_params(self.store_url, [("graph", graph)])
         self.send("PUT", url, data, content_type, timeout_s=timeout_s)
 
     def post_dataset(self, data: bytes, content_type: str, *, timeout_s: float | None = None) -> None:
@@ -436,27 +611,120 @@ class SparqlClient:
         accept: str = "*/*",
         timeout_s: float | None = None,
     ) -> bytes:
-        """One request that must succeed (2xx); its body. For updates and graphs, not for results."""
+        """One request that must succeed (2xx); its body. For updates and graphs, not for results.
+        A 401 is answered once with the configured credentials (digest or basic, as challenged)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise EngineError(f"not an http(s) URL: {url!r}")
         wait = timeout_s if timeout_s is not None else max(30.0, self.timeout_s * 3)
-        try:
-            response = self._pool().request(
-                method,
-                url,
-                body=body,
-                headers={"Content-Type": content_type, "Accept": accept},
-                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=wait),
-                retries=False,
-                redirect=False,
-            )
-        except (OSError, Urllib3Error) as exc:
-            raise EngineUnavailable(f"{url} cannot be reached: {exc}") from exc
+        headers = {"Content-Type": content_type, "Accept": accept}
+        auth = self._auth
+        for attempt in (1, 2):
+            if auth is not None and (authorization := auth.header(method, _target(url))):
+                headers["Authorization"] = authorization
+            try:
+                response = self._pool().request(
+                    method,
+                    url,
+                    body=body,
+                    headers=headers,
+                    timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=wait),
+                    retries=False,
+                    redirect=False,
+                )
+            except (OSError, Urllib3Error) as exc:
+                raise EngineUnavailable(f"{url} cannot be reached: {exc}") from exc
+            challenge = response.headers.get("WWW-Authenticate", "")
+            if response.status == 401 and attempt == 1 and auth is not None and auth.challenged(challenge):
+                continue
+            break
+        if response.status == 401:
+            who = "no credentials were configured" if auth is None else "the credentials were refused"
+            raise EngineError(f"{method} {url}: HTTP 401: {who} (engine_user, engine_password)")
         if response.status >= 300:
             text = response.data[:500].decode("utf-8", "replace").strip()
-            raise EngineError(f"{method} {url}: HTTP {response.status}: {text}")
+            error = EngineError(f"{method} {url}: HTTP {response.status}: {text}")
+            raise _Refused(error, response.status, bytes(response.data))
         return bytes(response.data)
+
+
+class _Auth:
+    """HTTP authentication with one user and password: digest (RFC 7616, MD5, qop=auth: what Virtuoso
+    asks) or basic (RFC 7617), as the store challenges. A digest challenge is kept and reused with a
+    growing nonce count, so only the first request (or one after the store changes its nonce) is
+    answered 401 first. The password appears in no message and no log."""
+
+    _PARAM = re.compile(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+
+    def __init__(self, user: str, password: str):
+        self.credentials = (user, password)
+        self._scheme = ""
+        self._challenge: dict[str, str] = {}
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"_Auth({self.credentials[0]!r}, …)"
+
+    def challenged(self, header: str) -> bool:
+        """Take a challenge (``WWW-Authenticate``); whether it can be answered."""
+        scheme, _, rest = header.strip().partition(" ")
+        with self._lock:
+            if scheme.lower() == "digest":
+                self._scheme = "digest"
+                self._challenge = {m[0].lower(): m[1] or m[2] for m in self._PARAM.findall(rest)}
+                self._count = 0
+                return True
+            if scheme.lower() == "basic":
+                self._scheme = "basic"
+                return True
+        return False
+
+    def header(self, method: str, target: str) -> str | None:
+        """The Authorization header for a request (None before any challenge)."""
+        user, password = self.credentials
+        with self._lock:
+            if self._scheme == "basic":
+                return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            if self._scheme != "digest":
+                return None
+            self._count += 1
+            count = f"{self._count:08x}"
+            challenge = dict(self._challenge)
+        realm, nonce = challenge.get("realm", ""), challenge.get("nonce", "")
+        cnonce = secrets.token_hex(8)
+
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+        ha1, ha2 = md5(f"{user}:{realm}:{password}"), md5(f"{method}:{target}")
+        qop = "auth" if "auth" in challenge.get("qop", "").split(",") else ""
+        # RFC 7616 §3.4.1 (qop=auth), or RFC 2069's form for a store that offers no qop
+        parts = [ha1, nonce, count, cnonce, qop, ha2] if qop else [ha1, nonce, ha2]
+        response = md5(":".join(parts))
+        fields = [
+            f'username="{user}"',
+            f'realm="{realm}"',
+            f'nonce="{nonce}"',
+            f'uri="{target}"',
+            f'response="{response}"',
+            "algorithm=MD5",
+        ]
+        if "opaque" in challenge:
+            fields.append(f'opaque="{challenge["opaque"]}"')
+        if qop:
+            fields += [f"qop={qop}", f"nc={count}", f'cnonce="{cnonce}"']
+        return "Digest " + ", ".join(fields)
+
+
+class _Refused(EngineError):
+    """A request the store answered with an error status (its body kept, for the profile to read)."""
+
+    def __init__(self, error: EngineError, status: int, body: bytes):
+        super().__init__(str(error))
+        self.error = error
+        self.status = status
+        self.body = body
 
 
 class _NotAnswered(Exception):
@@ -497,27 +765,8 @@ def engine_timeout(timeout_s: float) -> int:
     return max(1, math.ceil(timeout_s))
 
 
-def default_update_url(query_url: str) -> str:
-    """``…/query`` → ``…/update`` (Oxigraph server, Fuseki); otherwise the query URL itself."""
-    if query_url.rstrip("/").endswith("/query"):
-        return query_url.rstrip("/")[: -len("query")] + "update"
-    return query_url
-
-
 def _resolve(url: Url) -> str:
     return url() if callable(url) else url
-
-
-def _with_params(url: str, params: list[tuple[str, str]]) -> str:
-    if not params:
-        return url
-    joint = "&" if "?" in url else "?"
-    if params == _UNION_ONLY:  # most queries: no urlencode per request
-        return url + joint + "union-default-graph="
-    return url + joint + urlencode(params)
-
-
-_UNION_ONLY = [("union-default-graph", "")]
 
 
 def _target(url: str) -> str:

@@ -43,6 +43,7 @@ from kg.config import Settings
 from kg.engine import EngineResponse
 from kg.engine.client import SparqlClient, engine_timeout
 from kg.engine.local import OxigraphStore
+from kg.engine.profiles import OxigraphProfile
 from kg.engine.shared import ReadyFlag, SharedState
 from kg.errors import (
     EngineUnavailable,
@@ -86,6 +87,7 @@ class OxigraphProcess:
             store_url=lambda: self._base_url + "/store",
             timeout_s=timeout_s,
             max_result_bytes=max_result_bytes,
+            profile=OxigraphProfile(),
         )
         self._process: subprocess.Popen[bytes] | None = None
         # ready, generation (incremented by every (re)start), port, pid: shared with forked workers
@@ -443,7 +445,7 @@ def _post_nquads(port: int, data: bytes) -> None:
     """Load through the Graph Store Protocol (https://www.w3.org/TR/sparql11-http-rdf-update/)."""
     base = f"http://127.0.0.1:{port}"
     try:
-        SparqlClient(base + "/query", store_url=base + "/store").post_dataset(
+        SparqlClient(base + "/query", store_url=base + "/store", profile=OxigraphProfile()).post_dataset(
             data, "application/n-quads", timeout_s=STARTUP_TIMEOUT_S
         )
     except KGError as exc:

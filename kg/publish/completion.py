@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from kg.engine import Engine
-from kg.publish.describe import TSV_RESULTS
+from kg.publish.describe import select
 from kg.publish.languages import fold, language_order
 from kg.rdf.iris import local_name
 from kg.rdf.names import LABEL_PREDICATES, RDF_TYPE, SKOS_ALT, Names
@@ -800,9 +800,8 @@ def _int(term: object) -> int:
 
 
 def _rows(engine: Engine, query: str) -> Iterator[ox.QuerySolution]:
-    """The rows of a SELECT over the union of all graphs, parsed as they are read (TSV)."""
-    response = engine.query(query, accept=TSV_RESULTS, union_default_graph=True)
-    yield from ox.parse_query_results(response.body, ox.QueryResultsFormat.TSV)  # type: ignore[misc]
+    """The rows of a SELECT over the union of all graphs (TSV; in pages where the store cuts results)."""
+    yield from select(engine, query, union=True)
 
 
 LABELS_QUERY = (

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from kg.engine import Engine
+from kg.engine import Engine, in_pages, wrapped
+from kg.errors import ResultTruncated
 from kg.rdf.iris import is_iri, sparql_iri
 from kg.rdf.names import LABEL_PREDICATES, RDF_TYPE
 
@@ -24,11 +25,27 @@ DESCRIPTION_LIMIT = 20_000  # statements in one description: far more than any r
 
 
 def select(engine: Engine, query: str, *, union: bool = False) -> list[ox.QuerySolution]:
-    """Run a SELECT and parse its rows (TSV: compact and exact)."""
+    """Run a SELECT and parse its rows (TSV: compact and exact); every row, in pages where the store
+    cuts results at a row cap (Virtuoso's ResultSetMaxRows)."""
+    try:
+        return _rows(engine, query, union)
+    except ResultTruncated as exc:
+        if not exc.store_limit:
+            raise
+        head = _solutions(engine, wrapped(query, "LIMIT 0"), union)
+        variables = [v.value for v in head.variables]
+        return in_pages(query, exc.store_limit, variables, lambda page: _rows(engine, page, union))
+
+
+def _solutions(engine: Engine, query: str, union: bool) -> ox.QuerySolutions:
     response = engine.query(query, accept=TSV_RESULTS, union_default_graph=union)
     solutions = ox.parse_query_results(response.body, ox.QueryResultsFormat.TSV)
     assert isinstance(solutions, ox.QuerySolutions)
-    return list(solutions)
+    return solutions
+
+
+def _rows(engine: Engine, query: str, union: bool) -> list[ox.QuerySolution]:
+    return list(_solutions(engine, query, union))
 
 
 def select_quads(engine: Engine, query: str) -> list[ox.Quad]:
@@ -129,7 +146,13 @@ def graph_quads(engine: Engine, graph: str | None = None) -> list[ox.Quad]:
         return select_quads(
             engine, f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH {g} {{ ?s ?p ?o }} BIND({g} AS ?g) }}"
         )
-    return select_quads(engine, "SELECT ?g ?s ?p ?o WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }")
+    # the default graph's own triples: on a store whose default graph is the union (Virtuoso's always
+    # is; Fuseki's may be), every triple is there too, and must not come back twice
+    return select_quads(
+        engine,
+        "SELECT ?g ?s ?p ?o WHERE { { ?s ?p ?o FILTER NOT EXISTS { GRAPH ?x { ?s ?p ?o } } } "
+        "UNION { GRAPH ?g { ?s ?p ?o } } }",
+    )
 
 
 # --- serialising -------------------------------------------------------------------------------

@@ -66,7 +66,9 @@ def tokenize(text: str) -> Iterator[Token]:
             continue
         value = m.group()
         if kind == "pname":
-            value = value.rstrip(".")  # a local name does not end with '.'; that dot ends a triple
+            # a local name does not end with '.' (it may with an escaped '\.'): that dot ends a triple
+            while value.endswith(".") and not value.endswith("\\."):
+                value = value[:-1]
         yield Token(kind, value, m.start())
 
 

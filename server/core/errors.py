@@ -29,6 +29,7 @@ from kg.errors import (
     QuerySyntaxError,
     QueryTimeout,
     ResultTooLarge,
+    ResultTruncated,
     ShapesError,
     StoreError,
     Unauthorized,
@@ -94,6 +95,7 @@ STATUS_OF: dict[type[KGError], int] = {
     EngineError: 502,
     QueryTimeout: 503,
     ResultTooLarge: 503,
+    ResultTruncated: 503,
     StoreError: 503,
 }
 HEADERS_OF: dict[type[KGError], dict[str, str]] = {

@@ -19,6 +19,7 @@ kg.changes.versions), the per-client budgets (server.core.budgets) and the metri
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -40,7 +41,8 @@ from kg.engine import Engine
 from kg.engine.client import SparqlClient
 from kg.engine.local import OxigraphStore
 from kg.engine.process import OxigraphProcess
-from kg.errors import UsageError
+from kg.engine.profiles import VirtuosoProfile
+from kg.errors import EngineError, EngineUnavailable, UsageError
 from server.app import create_app
 from server.core import metrics
 from server.core.budgets import Budgets
@@ -73,13 +75,45 @@ def standalone_app(settings: Settings) -> Flask:
 
 
 def external_engine(settings: Settings) -> SparqlClient:
-    """Any SPARQL 1.1 store as the engine."""
-    return SparqlClient(
+    """Any SPARQL 1.1 store as the engine, spoken to as its profile says (kg.engine.profiles); asked
+    what it is now, so that a store that cannot keep this service's promises stops it at once."""
+    client = SparqlClient(
         settings.engine_url,
+        update_url=settings.engine_update_url,
+        store_url=settings.engine_store_url,
         timeout_s=settings.query_timeout_s,
         max_result_bytes=settings.max_result_bytes,
         union_param=settings.engine_union_param,
+        profile=settings.engine_profile,
+        credentials=engine_credentials(settings),
     )
+    check_engine(client, settings)
+    return client
+
+
+def engine_credentials(settings: Settings) -> tuple[str, str] | None:
+    """The external store's user and password for its update and Graph Store URLs (None: none)."""
+    return (settings.engine_user, settings.engine_password) if settings.engine_user else None
+
+
+def check_engine(client: SparqlClient, settings: Settings) -> None:
+    """Refuse (UsageError) an external store whose answers would break this service's promises; an
+    unreachable one is asked again at its first query."""
+    try:
+        profile = client.profile
+        if isinstance(profile, VirtuosoProfile):
+            if not settings.union_default_graph:
+                raise UsageError(
+                    "Virtuoso has no default graph of its own (a query naming no graphs reads all the graphs "
+                    "it may): --no-union-default-graph cannot be kept over it"
+                )
+            client.own_graphs_only()
+    except EngineUnavailable as exc:
+        log.warning("%s: its profile will be read at the first query", exc)
+        return
+    except EngineError as exc:
+        raise UsageError(str(exc)) from exc
+    log.info("external store %s: %s", settings.engine_url, json.dumps(profile.facts()))
 
 
 def writer_over(durable: OxigraphStore | Durable, settings: Settings) -> Writer:

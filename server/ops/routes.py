@@ -45,19 +45,21 @@ def _version_of(distribution: str) -> str | None:
 @bp.get("/-/version")
 def version() -> Response:
     engine = context().engine.status()
-    return jsonify(
-        {
-            "alatau_kg": __version__,
-            "python": platform.python_version(),
-            "rdflib": _version_of("rdflib"),
-            "pyoxigraph": _version_of("pyoxigraph"),
-            "oxigraph": engine.get("version") or _version_of("oxigraph"),
-            "flask": _version_of("flask"),
-            "waitress": _version_of("waitress"),
-            "granian": _version_of("granian"),
-            "prometheus_client": _version_of("prometheus-client"),
-        }
-    )
+    ours = engine.get("kind") == "oxigraph-process"  # else an external store, which says its own version
+    versions = {
+        "alatau_kg": __version__,
+        "python": platform.python_version(),
+        "rdflib": _version_of("rdflib"),
+        "pyoxigraph": _version_of("pyoxigraph"),
+        "oxigraph": (engine.get("version") if ours else None) or _version_of("oxigraph"),
+        "flask": _version_of("flask"),
+        "waitress": _version_of("waitress"),
+        "granian": _version_of("granian"),
+        "prometheus_client": _version_of("prometheus-client"),
+    }
+    if not ours and engine.get("profile"):
+        versions["engine"] = {"profile": engine["profile"], "version": engine.get("version")}
+    return jsonify(versions)
 
 
 @bp.get("/-/metrics")
