@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from kg.rdf.complexity import Limits
 from kg.rdf.names import CANONICAL_BASE, Names
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +38,17 @@ class Settings:
     rate_limit_per_minute: float = 0.0  # queries per client address and minute; 0: no rate limit
     rate_limit_burst: int = 30  # how many queries a client may send at once before the rate applies
     server_threads: int = 8
+    # --- query limits (kg/rdf/complexity.py): a query or update past any of them is refused before
+    # any engine sees it (400 query_too_complex); see docs/pages/availability.md for the measurements
+    max_query_length: int = Limits.query_length  # characters
+    max_group_depth: int = Limits.group_depth  # { } groups nested
+    max_optional_depth: int = Limits.optional_depth  # OPTIONAL blocks nested
+    max_expression_depth: int = Limits.expression_depth  # parentheses/brackets nested outside paths
+    max_path_depth: int = Limits.path_depth  # parentheses nested in a property path
+    max_triple_patterns: int = Limits.triple_patterns  # patterns joined in one group
+    max_union_branches: int = Limits.union_branches
+    # JSON-LD and RDF/XML bodies nested deeper are refused (400 document_too_complex) before parsing
+    max_document_depth: int = 100
     workers: int = 0  # server worker processes (gunicorn); 0: one per core, at least two
     oxigraph_bin: str = ""  # the `oxigraph` executable; empty: the one installed beside Python, or PATH
     queries_dir: Path = PROJECT_ROOT / "queries"  # example queries shown on the query page
@@ -65,6 +77,11 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.base_iri.endswith(("/", "#")):
             raise ValueError(f"base IRI must end with '/' or '#': {self.base_iri!r}")
+
+    @property
+    def query_limits(self) -> Limits:
+        """The limits queries and updates are checked against (the ``max_…`` settings)."""
+        return Limits(**{f.name: getattr(self, "max_" + f.name) for f in fields(Limits)})
 
     @property
     def names(self) -> Names:

@@ -2,8 +2,10 @@
 
     KGError                    code
     ├── LoadError              unreadable_input      an RDF file or body could not be read (``line``)
+    │   └── DocumentTooDeep    document_too_complex  … nested deeper than its parser can safely take
     ├── QuerySyntaxError       query_syntax_error    a SPARQL query or update does not parse (``position``)
     ├── UsageError             bad_request           a request the library cannot honour as asked
+    │   └── QueryTooComplex    query_too_complex     a query or update past a limit (``limit``, ``value``)
     ├── ShapesError            shapes_error          the SHACL shapes themselves are broken
     ├── NotConformant          shapes_violated       data does not conform to the shapes (``report``)
     │   └── ChangeRejected     shapes_violated       a change would break a shape; nothing was stored
@@ -59,6 +61,20 @@ class LoadError(KGError):
         return data
 
 
+class DocumentTooDeep(LoadError):
+    """An RDF document nested deeper than :data:`kg.rdf.parsing` lets its parser take."""
+
+    code = "document_too_complex"
+
+    def __init__(self, message: str, *, source: str | None = None, limit: int, measured: int):
+        super().__init__(message, source=source)
+        self.limit = limit
+        self.measured = measured
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "limit": self.limit, "measured": self.measured}
+
+
 class QuerySyntaxError(KGError):
     code = "query_syntax_error"
 
@@ -75,6 +91,22 @@ class QuerySyntaxError(KGError):
 
 class UsageError(KGError):
     code = "bad_request"
+
+
+class QueryTooComplex(UsageError):
+    """A query or update past one of the limits of :class:`kg.rdf.complexity.Limits` (refused before
+    any engine sees it: nested or joined enough, it would crash or stall the engine)."""
+
+    code = "query_too_complex"
+
+    def __init__(self, message: str, *, limit: str, value: int, measured: int):
+        super().__init__(message)
+        self.limit = limit  # the setting's name, e.g. max_group_depth
+        self.value = value
+        self.measured = measured
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "limit": self.limit, "value": self.value, "measured": self.measured}
 
 
 class ShapesError(KGError):

@@ -41,6 +41,7 @@ _TOKEN = re.compile(
     + _PN_CHARS
     + r"""|[:%.]|\\.)*)
     | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<number>[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
     | (?P<other>.)
     """,
     re.VERBOSE | re.DOTALL,
@@ -49,7 +50,7 @@ _TOKEN = re.compile(
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # iri, string, var, langtag, pname, name, other
+    kind: str  # iri, string, var, langtag, pname, name, number, other
     text: str
     offset: int
 
@@ -77,6 +78,7 @@ class Shape:
     form: str | None  # SELECT, ASK, CONSTRUCT, DESCRIBE; UPDATE for an update; None: unknown
     services: list[str | None] = field(default_factory=list)  # SERVICE targets (None: a variable)
     dataset_iris: list[str] = field(default_factory=list)  # FROM and FROM NAMED IRIs
+    tokens: list[Token] = field(default_factory=list, repr=False)  # for kg.rdf.complexity.measure_tokens
 
 
 def shape(text: str, base: str = "") -> Shape:
@@ -128,7 +130,7 @@ def shape(text: str, base: str = "") -> Shape:
             if target is not None and (iri := resolve(target)) is not None:
                 dataset.append(iri)
         i += 1
-    return Shape(form, services, dataset)
+    return Shape(form, services, dataset, tokens)
 
 
 # --- update text surgery (guarded writes) -------------------------------------------------------

@@ -75,6 +75,7 @@ def writer_over(durable: OxigraphStore | Durable, settings: Settings) -> Writer:
         write_graphs=settings.write_graphs,
         guard=settings.guard_writes,
         skolemize=settings.skolemize_blank_nodes,
+        limits=settings.query_limits,
     )
 
 

@@ -25,6 +25,7 @@ from werkzeug.datastructures import MultiDict
 
 from kg.engine import EngineResponse
 from kg.errors import QuerySyntaxError
+from kg.rdf.complexity import measure_tokens
 from kg.rdf.names import VIEWS
 from kg.rdf.sparql import shape
 from server.core import negotiation
@@ -146,9 +147,13 @@ def sparql() -> Response:
     ctx = context()
     ctx.rate_limiter.take(request.remote_addr or "unknown")
     default_graphs, named_graphs = _dataset(op)
+    # before any engine sees it: nested or joined enough, a query crashes or stalls the engine
+    limits = ctx.settings.query_limits
+    limits.check_length(len(op.query))
     query_shape = shape(op.query, base=request.base_url)
     if query_shape.form == "UPDATE":
         raise _update_refused()
+    limits.check(measure_tokens(query_shape.tokens, len(op.query)))
     ctx.services.check(query_shape, [*default_graphs, *named_graphs])
     table = negotiation.GRAPHS if query_shape.form in ("CONSTRUCT", "DESCRIBE") else negotiation.RESULTS
     chosen = negotiation.choose(table, request.headers.get("Accept"), op.formats)
