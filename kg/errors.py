@@ -16,6 +16,7 @@
     │   └── ProtectedGraph     protected_graph       … namely to change a graph that is not writable
     ├── WriteConflict          write_conflict        other writers kept committing first; retry
     ├── QueryTimeout           query_timeout         the query ran past the timeout and was stopped
+    │   └── QueryQuarantined   query_quarantined     … or did lately, and is kept apart (``Retry-After``)
     ├── ResultTooLarge         result_too_large      the result is larger than the configured cap
     └── StoreError             store_unavailable     the store is missing, locked or unreadable
         ├── StoreChanged       (its own code)        the store was replaced or changed behind our back
@@ -188,6 +189,20 @@ class QueryTimeout(KGError):
         return {**super().to_dict(), "timeout_s": self.timeout_s}
 
 
+class QueryQuarantined(QueryTimeout):
+    """A query that lately outlived its timeout, stopped the engine or ran when it crashed, refused
+    now: heavy queries run apart from the others, a few at a time (:mod:`kg.engine.failover`)."""
+
+    code = "query_quarantined"
+
+    def __init__(self, message: str, *, timeout_s: float, retry_after_s: int):
+        super().__init__(message, timeout_s=timeout_s)
+        self.retry_after_s = retry_after_s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "retry_after_s": self.retry_after_s}
+
+
 class ResultTooLarge(KGError):
     code = "result_too_large"
 
@@ -214,9 +229,12 @@ class StoreChanged(StoreError):
 class EngineUnavailable(StoreError):
     code = "engine_unavailable"
 
-    def __init__(self, message: str, *, retryable: bool = True):
+    def __init__(self, message: str, *, retryable: bool = True, cause: str = ""):
         super().__init__(message)
         self.retryable = retryable  # the engine received nothing of it, or answered nothing yet
+        # why, when the engine died under the query: "killed" (to stop another query), "crashed";
+        # "restarting": it was not running
+        self.cause = cause
 
 
 class EngineError(StoreError):

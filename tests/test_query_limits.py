@@ -225,13 +225,13 @@ def test_an_update_that_could_crash_is_refused_and_changes_nothing(
     writable: Live, update: str, limit: str
 ) -> None:
     before = _triples(writable)
-    pid = writable.engine.pid  # type: ignore[attr-defined]
+    pid = writable.engine.primary.pid  # type: ignore[attr-defined]
     for path, headers in (("/update", WRITER), ("/validate", {"Content-Type": "application/sparql-update"})):
         response = requests.post(writable.url + path, data=update.encode(), headers=headers, timeout=60)
         body = assert_error(response, 400, "query_too_complex")
         assert body["limit"] == limit, body
     assert _triples(writable) == before
-    assert writable.engine.pid == pid  # type: ignore[attr-defined]
+    assert writable.engine.primary.pid == pid  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

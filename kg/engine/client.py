@@ -33,7 +33,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -202,6 +202,10 @@ class SparqlClient:
                 if attempt == 1 and exc.reused:
                     continue  # a kept-alive connection the store had closed: once more, on a new one
                 raise EngineUnavailable(f"the query engine cannot be reached: {exc.__cause__}") from exc
+            except EngineUnavailable as exc:
+                if attempt == 1 and exc.cause == "unreachable":
+                    raise  # no connection at all: nothing of this query reached the store
+                raise EngineUnavailable(str(exc), retryable=exc.retryable) from exc  # maybe it did
         raise AssertionError("unreachable")
 
     def _query_once(self, url: str, body: bytes, headers: dict[str, str]) -> EngineResponse:
@@ -229,7 +233,9 @@ class SparqlClient:
         except (ProtocolError, ConnectionError) as exc:
             raise _NotAnswered(reused=pool.num_connections == made) from exc
         except NewConnectionError as exc:
-            raise EngineUnavailable(f"the query engine cannot be reached: {exc}") from exc
+            raise EngineUnavailable(
+                f"the query engine cannot be reached: {exc}", cause="unreachable"
+            ) from exc
         except (OSError, Urllib3Error) as exc:
             raise EngineUnavailable(f"the query engine cannot be reached: {exc}") from exc
         connection = response.connection  # urllib3 puts it back in the pool once the body has ended
@@ -354,15 +360,18 @@ class SparqlClient:
         url = _with_params(self.store_url, [("graph", graph)])
         self.send("PUT", url, data, content_type, timeout_s=timeout_s)
 
-    def post_dataset(self, data: bytes, content_type: str, *, timeout_s: float | None = None) -> None:
-        """Add quads to the store (Graph Store Protocol POST of a dataset to the store's URL)."""
+    def post_dataset(
+        self, data: bytes | Iterable[bytes], content_type: str, *, timeout_s: float | None = None
+    ) -> None:
+        """Add quads to the store (Graph Store Protocol POST of a dataset to the store's URL); chunks
+        are streamed (chunked transfer coding), never held here whole."""
         self.send("POST", self.store_url, data, content_type, timeout_s=timeout_s)
 
     def send(
         self,
         method: str,
         url: str,
-        body: bytes | None,
+        body: bytes | Iterable[bytes] | None,
         content_type: str,
         *,
         accept: str = "*/*",
@@ -373,15 +382,20 @@ class SparqlClient:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise EngineError(f"not an http(s) URL: {url!r}")
         wait = timeout_s if timeout_s is not None else max(30.0, self.timeout_s * 3)
+        streamed = body is not None and not isinstance(body, bytes)
+        # urllib3 sends the body under the connect timeout: a large body to a busy store needs more
+        small = isinstance(body, bytes) and len(body) < 1_000_000
+        sending = CONNECT_TIMEOUT_S if body is None or small else wait
         try:
             response = self._pool().request(
                 method,
                 url,
                 body=body,
                 headers={"Content-Type": content_type, "Accept": accept},
-                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=wait),
+                timeout=urllib3.Timeout(connect=sending, read=wait),
                 retries=False,
                 redirect=False,
+                chunked=streamed,
             )
         except (OSError, Urllib3Error) as exc:
             raise EngineUnavailable(f"{url} cannot be reached: {exc}") from exc
@@ -389,6 +403,31 @@ class SparqlClient:
             text = response.data[:500].decode("utf-8", "replace").strip()
             raise EngineError(f"{method} {url}: HTTP {response.status}: {text}")
         return bytes(response.data)
+
+    def stream(self, method: str, url: str, *, accept: str, timeout_s: float) -> Iterator[bytes]:
+        """A body read in chunks as it comes (a whole dataset: never held whole here)."""
+        try:
+            response = self._pool().request(
+                method,
+                url,
+                headers={"Accept": accept},
+                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=timeout_s),
+                retries=False,
+                redirect=False,
+                preload_content=False,
+            )
+        except (OSError, Urllib3Error) as exc:
+            raise EngineUnavailable(f"{url} cannot be reached: {exc}") from exc
+        try:
+            if response.status >= 300:
+                text = response.read(500).decode("utf-8", "replace").strip()
+                raise EngineError(f"{method} {url}: HTTP {response.status}: {text}")
+            try:
+                yield from response.stream(CHUNK * 16)
+            except (OSError, Urllib3Error) as exc:
+                raise EngineUnavailable(f"{url} stopped while sending: {exc}") from exc
+        finally:
+            response.release_conn()
 
 
 class _NotAnswered(Exception):
