@@ -24,7 +24,7 @@ from kg.engine import failover
 from kg.engine.failover import Failover
 from kg.engine.loading import from_store, snapshot_path, store_stamp
 from kg.engine.process import find_oxigraph
-from kg.errors import QueryQuarantined, QueryTimeout
+from kg.errors import EngineUnavailable, QueryQuarantined, QueryTimeout
 from server.app import create_app
 from server.deploy import read_only_engine, standalone_app
 from tests.server_support import STUCK, TIMEOUT_S, assert_error, is_running, serving, wait_until
@@ -71,15 +71,22 @@ def test_the_standby_answers_at_once_and_the_primary_takes_over(
 
 
 def test_a_killed_primary_is_no_outage(engine: Failover) -> None:
-    """While the primary reloads, the standby answers: every query of a steady stream is answered."""
-    answers: list[int] = []
+    """While the primary reloads, the standby answers: every query of a steady stream is answered
+    within a second, but the one in flight when the primary died (a death we did not cause is a
+    crash, and a query running during a crash is never sent again: it may be the cause)."""
+    answers: list[bool] = []
+    crashed: list[EngineUnavailable] = []
     stop = threading.Event()
 
     def stream() -> None:
         while not stop.is_set():
             started = time.monotonic()
-            body = _count(engine)
-            answers.append(int(body == b"n\r\n77\r\n" and time.monotonic() - started < 1.0))
+            try:
+                body = _count(engine)
+            except EngineUnavailable as exc:
+                crashed.append(exc)
+                continue
+            answers.append(body == b"n\r\n77\r\n" and time.monotonic() - started < 1.0)
             time.sleep(0.01)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -92,7 +99,8 @@ def test_a_killed_primary_is_no_outage(engine: Failover) -> None:
         time.sleep(0.3)
         stop.set()
         running.result()
-    assert answers and all(answers), answers.count(0)
+    assert len(answers) > 20 and all(answers), answers.count(False)
+    assert len(crashed) <= 1 and all(exc.cause == "crashed" for exc in crashed), crashed
     assert (engine.primary.restarts, engine.primary.crashes) == (1, 1)
 
 
@@ -137,7 +145,7 @@ def test_a_stuck_query_gets_the_primary_killed_once_then_runs_apart(engine: Fail
         outcomes = sorted(f.result() for f in repeats)
         stop.set()
         streaming.result()
-    assert outcomes.count("refused") >= 2, outcomes  # two slots on the standby, four asked
+    assert outcomes.count("refused") >= 4 - engine.heavy.slots, outcomes  # four asked, fewer slots
     assert engine.primary.kills == 1, "the primary was killed again for the same query"
     assert engine.standby.kills >= 1
     assert engine.primary.crashes == 0 and engine.standby.crashes == 0

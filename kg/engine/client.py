@@ -103,6 +103,7 @@ class SparqlClient:
         timeout_s: float = 10.0,
         max_result_bytes: int = 50_000_000,
         union_param: bool = True,
+        grace_s: float | None = None,
     ):
         self._query_url = query_url
         self._update_url = update_url
@@ -110,6 +111,8 @@ class SparqlClient:
         self.union_param = union_param  # send Oxigraph's union-default-graph parameter
         self.timeout_s = timeout_s
         self.engine_timeout_s = engine_timeout(timeout_s)
+        # how long past the engine's timeout a query may run before it counts as stuck
+        self.grace_s = stuck_grace(self.engine_timeout_s) if grace_s is None else grace_s
         self.max_result_bytes = max_result_bytes
         self._pools: urllib3.PoolManager | None = None
         self._pools_pid = -1
@@ -123,7 +126,10 @@ class SparqlClient:
             "timeout_s": self.timeout_s,
             "max_result_bytes": self.max_result_bytes,
             "union_param": self.union_param,
+            "grace_s": self.grace_s,
         }
+        if "timeout_s" in changes and "grace_s" not in changes:
+            settings.pop("grace_s")  # the grace follows the timeout
         return SparqlClient(self._query_url, **(settings | changes))
 
     # --- where ----------------------------------------------------------------------------------
@@ -210,7 +216,7 @@ class SparqlClient:
 
     def _query_once(self, url: str, body: bytes, headers: dict[str, str]) -> EngineResponse:
         started = time.monotonic()
-        deadline = started + self.engine_timeout_s + stuck_grace(self.engine_timeout_s)
+        deadline = started + self.engine_timeout_s + self.grace_s
         pool = self._pool().connection_from_url(url)
         made = pool.num_connections  # grows when the pool opens a connection rather than reusing one
         try:

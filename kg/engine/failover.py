@@ -15,10 +15,11 @@ sent again to the standby at once, if it had been running only briefly (else it 
 
 **Heavy queries.** A query that outlived its timeout or got the engine killed is *flagged* for ten
 minutes (:class:`kg.engine.shared.HeavyQueries`, shared by every worker), and so is, while it runs,
-the text of a query that has run on the primary for more than ``running_s``. A flagged query never
-goes to the primary: it runs on the standby (when the standby may be killed for it, which costs
-milliseconds, not a reload), at most ``slots`` at once service-wide; past that, or without such a
-standby, it is refused at once (503 ``query_quarantined``, with ``Retry-After``). A query that was
+the text of a query that has run on the primary for more than ``running_s`` (a quarter of the
+timeout). A flagged query never goes to the primary: it runs on the standby (when the standby may be
+killed for it, which costs milliseconds, not a reload), at most ``slots`` at once service-wide (one
+per two cores); past that, or without such a standby, it is refused at once (503
+``query_quarantined``, with ``Retry-After``). A query that was
 running when the engine crashed is a *suspect* for as long: it goes to such a standby too, but where
 there is none it is not refused (most suspects are innocent bystanders of the crash).
 
@@ -32,11 +33,13 @@ down, for a flagged query), stopped a minute after it was last needed, so at res
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from kg.engine import EngineResponse
+from kg.engine.client import STUCK_GRACE_S
 from kg.engine.process import READY_WAIT_S, OxigraphProcess
 from kg.engine.shared import HeavyQueries, fingerprint
 from kg.errors import EngineUnavailable, QueryQuarantined, QueryTimeout
@@ -56,18 +59,23 @@ class Failover:
         standby: OxigraphProcess,
         *,
         standby_killable: bool = True,
-        slots: int = 2,
+        slots: int | None = None,
         running_s: float | None = None,
     ):
         self.primary = primary
         self.standby = standby
         self.standby_killable = standby_killable
         self.timeout_s = primary.timeout_s
-        # a query running this long on the primary is heavy (half the timeout, at least a second)
-        running = running_s if running_s is not None else max(1.0, primary.timeout_s / 2)
+        # a query running this long on the primary is heavy (a quarter of the timeout, at least a
+        # second): its copies sent meanwhile go to the standby, not to the primary
+        running = running_s if running_s is not None else max(1.0, primary.timeout_s / 4)
+        # heavy queries at once on the standby: one core in two (each keeps a core busy)
+        slots = slots if slots is not None else max(1, (os.cpu_count() or 2) // 2)
         self.heavy = HeavyQueries(flag_s=QUARANTINE_S, running_s=running, slots=slots)
-        # the standby's answers are bound by the query timeout, whatever the standby's own
-        self._standby_client = standby.client.copy(timeout_s=self.timeout_s)
+        # the standby's answers are bound by the query timeout, whatever the standby's own; a query
+        # it does not stop is stuck after the shortest grace when killing it costs milliseconds
+        grace = {"grace_s": STUCK_GRACE_S} if standby_killable else {}
+        self._standby_client = standby.client.copy(timeout_s=self.timeout_s, **grace)
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -83,8 +91,8 @@ class Failover:
         return self
 
     def stop(self) -> None:
+        self.standby.stop()  # first: a primary stopping must not make it needed
         self.primary.stop()
-        self.standby.stop()
         self.heavy.close()
 
     def __enter__(self) -> Failover:
@@ -118,7 +126,7 @@ class Failover:
         if self.heavy.is_heavy(key) or (self.standby_killable and self.heavy.is_suspect(key)):
             return self._heavy(key, sparql, asked)
         if not self.primary.ready:
-            return self._on_standby(sparql, asked)
+            return self._on_standby(key, sparql, asked)
         row = self.heavy.started(key)
         started = time.monotonic()
         try:
@@ -134,13 +142,17 @@ class Failover:
                 self.heavy.flag(key)
                 raise
             # killed for another query (this one had just begun), or restarting: the standby answers
-            return self._on_standby(sparql, asked)
+            return self._on_standby(key, sparql, asked)
         finally:
             self.heavy.ended(row)
 
-    def _on_standby(self, sparql: str, asked: dict[str, Any]) -> EngineResponse:
+    def _on_standby(self, key: int, sparql: str, asked: dict[str, Any]) -> EngineResponse:
         self.standby.want(STANDBY_IDLE_S)
-        return self.standby.query(sparql, client=self._standby_client, **asked)
+        try:
+            return self.standby.query(sparql, client=self._standby_client, **asked)
+        except QueryTimeout:
+            self.heavy.flag(key)
+            raise
 
     def _heavy(self, key: int, sparql: str, asked: dict[str, Any]) -> EngineResponse:
         """A flagged query: on the standby, in one of its slots, or refused."""
@@ -156,19 +168,16 @@ class Failover:
         slot = self.heavy.take_slot(key)
         if slot is None:
             raise QueryQuarantined(
-                "this query recently outlived its timeout or stopped the engine, so it runs apart, "
-                f"{self.heavy.slots} such queries at a time; none is free now: retry later, or simplify it",
+                "this query recently outlived its timeout or stopped the engine, so it runs apart, on "
+                f"an engine that takes {self.heavy.slots} such at a time; none is free now: retry "
+                "later, or simplify it",
                 timeout_s=self.timeout_s,
                 retry_after_s=retry,
             )
         try:
-            response = self._on_standby(sparql, asked)
-        except QueryTimeout:
-            self.heavy.flag(key)
-            raise
+            return self._on_standby(key, sparql, asked)
         finally:
             self.heavy.give_slot(slot)
-        return response
 
     def update(self, sparql: str) -> None:
         """A committed write, to the primary (a primary down reloads the store, which has it)."""

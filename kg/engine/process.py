@@ -242,6 +242,11 @@ class OxigraphProcess:
     def ready(self) -> bool:
         return self._ready.is_set()
 
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`stop` was called (in the owner)."""
+        return self._stopping.is_set()
+
     def wait_ready(self, timeout_s: float) -> bool:
         return self._ready.wait(timeout_s)
 
@@ -265,7 +270,9 @@ class OxigraphProcess:
 
     @property
     def restarts(self) -> int:
-        return max(0, self._generation - 1)
+        """How many times the engine was started again after it died (crashed, killed, refreshed);
+        an engine ``on_demand`` started again after it was stopped as not needed does not count."""
+        return self._shared.values()["restarts"]
 
     @property
     def crashes(self) -> int:
@@ -345,6 +352,7 @@ class OxigraphProcess:
                     self.name,
                     process.returncode,
                 )
+            self._shared.write(restarts=self._shared.values()["restarts"] + 1)
             now = time.monotonic()
             self._restart_times = [t for t in self._restart_times if now - t < 60] + [now]
             if len(self._restart_times) > MAX_RESTARTS_PER_MINUTE:

@@ -31,6 +31,7 @@ _FIELDS = (
     "kills",
     "wanted_until_ms",
     "died_at_ms",
+    "restarts",
 )
 
 
@@ -38,8 +39,9 @@ class SharedState:
     """An engine's state where processes forked from its owner read it: ready, generation (one more
     at every start), port, pid, the generation we killed last (``killed``), how many times it crashed
     and was killed, until when (ms of :func:`time.monotonic`) it is wanted (an engine started on
-    demand) and when it last died. Writes are serialised by a lock in the writing process; a reader
-    retries a read that overlapped a write (a sequence lock: the count is odd while writing).
+    demand), when it last died, and how many times it was started again after dying. Writes are
+    serialised by a lock in the writing process; a reader retries a read that overlapped a write (a
+    sequence lock: the count is odd while writing).
     """
 
     _LAYOUT = struct.Struct("=" + "q" * (1 + len(_FIELDS)))  # sequence, then the fields

@@ -77,7 +77,7 @@ def read_only_engine(settings: Settings) -> Failover:
         location=settings.store_path,
         read_only=True,
         on_demand=True,
-        needed=lambda: not primary.ready,
+        needed=lambda: not (primary.ready or primary.stopping),
         name="standby engine",
     )
     return Failover(primary, standby)
@@ -142,7 +142,7 @@ def _writable_engine(settings: Settings, *, wait: bool = False) -> tuple[Failove
         location=lambda: backups.make("standby"),
         read_only=True,
         on_demand=True,
-        needed=lambda: not primary.ready,
+        needed=lambda: not (primary.ready or primary.stopping),
         name="standby engine",
     )
     engine = Failover(primary, standby).start(wait=wait)
