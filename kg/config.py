@@ -47,6 +47,7 @@ class Settings:
     max_path_depth: int = Limits.path_depth  # parentheses nested in a property path
     max_triple_patterns: int = Limits.triple_patterns  # patterns joined in one group
     max_union_branches: int = Limits.union_branches
+    max_bindings: int = Limits.bindings  # expressions bound to variables (BIND, SELECT … AS)
     # JSON-LD and RDF/XML bodies nested deeper are refused (400 document_too_complex) before parsing
     max_document_depth: int = 100
     workers: int = 0  # server worker processes (gunicorn); 0: one per core, at least two

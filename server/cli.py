@@ -50,6 +50,7 @@ SERVE_SETTINGS = (
     "max_path_depth",
     "max_triple_patterns",
     "max_union_branches",
+    "max_bindings",
     "max_document_depth",
     "service_allowlist",
     "cors_origin",
@@ -76,6 +77,7 @@ QUERY_LIMIT_FLAGS = {
     "max_path_depth": "most parentheses nested in a property path",
     "max_triple_patterns": "most patterns joined in one group",
     "max_union_branches": "most UNION branches",
+    "max_bindings": "most expressions bound to variables (BIND, SELECT … AS)",
     "max_document_depth": "deepest JSON-LD or RDF/XML body accepted",
 }
 

@@ -23,7 +23,7 @@ from kg.config import Settings
 from kg.engine import failover
 from kg.engine.failover import Failover
 from kg.engine.loading import from_store, snapshot_path, store_stamp
-from kg.engine.process import find_oxigraph
+from kg.engine.process import OxigraphProcess, find_oxigraph
 from kg.errors import EngineUnavailable, QueryQuarantined, QueryTimeout
 from server.app import create_app
 from server.deploy import read_only_engine, standalone_app
@@ -244,3 +244,16 @@ def test_the_engines_run_with_a_deep_stack(engine: Failover) -> None:
     engine.query(deep, accept=CSV)
     assert engine.primary.crashes == 0 and engine.primary.restarts == 0
     assert TIMEOUT_S > 0
+
+
+def test_a_query_cancelled_before_its_answer_began_is_a_timeout() -> None:
+    """Oxigraph answers 500 "The SPARQL operation has been cancelled" when its timer fires before
+    the first result (here: a chain of BINDs, whose optimization takes seconds, past the 1 s timeout):
+    a 503 query_timeout, not a 502, and the engine is not killed (it did stop the query)."""
+    quads = [ox.Quad(ox.NamedNode("http://e/s"), ox.NamedNode("http://e/p"), ox.Literal("o"))]
+    query = "SELECT * { ?s ?p ?o " + "".join(f"BIND(1 AS ?b{i}) " for i in range(4000)) + "}"
+    with OxigraphProcess.from_quads(quads, timeout_s=1) as engine:
+        with pytest.raises(QueryTimeout) as caught:
+            engine.query(query, accept=CSV)
+        assert not caught.value.stuck
+        assert engine.kills == 0

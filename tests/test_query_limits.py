@@ -68,6 +68,10 @@ CRASHERS = {
         "SELECT * WHERE { ?s " + nest("(", P, ")", 100) + " ?o }",
         "max_path_depth",
     ),
+    "2,000 BINDs": (
+        f"SELECT * WHERE {{ {T} " + "".join(f"BIND(1 AS ?b{i}) " for i in range(2000)) + "}",
+        "max_bindings",
+    ),
     "1,000 UNION branches": (
         "SELECT * WHERE { " + " UNION ".join([f"{{ {T} }}"] * 1000) + " }",
         "max_union_branches",
@@ -107,7 +111,7 @@ CRASHERS = {
         (f"SELECT * {{ {{ {T} . {{ {T} }} }} }}", Complexity(group_depth=3, triple_patterns=2)),
         (
             f"SELECT ?s (COUNT(*) AS ?n) {{ {{ SELECT ?s {{ {T} . {T} }} }} }} GROUP BY ?s",
-            Complexity(group_depth=3, expression_depth=2, triple_patterns=2),
+            Complexity(group_depth=3, expression_depth=2, triple_patterns=2, bindings=1),
         ),
         (
             'SELECT * { ?s ?p "1.5"^^<http://www.w3.org/2001/XMLSchema#decimal> , 2.5 . }',

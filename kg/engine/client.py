@@ -261,6 +261,8 @@ class SparqlClient:
                 ) from exc
             elapsed = time.monotonic() - started
             content_type = response.headers.get("Content-Type", "application/octet-stream")
+            if response.status == 500 and b"operation has been cancelled" in data[:300]:
+                raise self._timeout()  # the engine's timer fired before it had answered anything
             if response.status != 200:
                 raise upstream_error(response.status, data)
             streamed = response.headers.get("Content-Length") is None

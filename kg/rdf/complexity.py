@@ -24,7 +24,9 @@ property path's parenthesis from an expression's or a collection's. What it coun
   triple pattern (with those ``;``, ``,``, ``[ ]``, collections and path sequences stand for), plus
   one for every nested group; a group nested plainly in another (``{ … { … } }``, ``GRAPH``) is
   joined with it, so its patterns count there too. Data blocks and templates are not joins;
-- ``union_branches``: UNION branches in the whole query.
+- ``union_branches``: UNION branches in the whole query;
+- ``bindings``: expressions bound to a variable (``BIND(… AS ?v)``, ``SELECT (… AS ?v)``): a chain
+  of them costs the optimizer time growing with its square (5,000: about 3 s).
 
 The same limits apply to updates (their ``WHERE`` patterns as joins; ``INSERT DATA`` is data).
 """
@@ -49,6 +51,7 @@ class Complexity:
     path_depth: int = 0
     triple_patterns: int = 0
     union_branches: int = 0
+    bindings: int = 0
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Limits:
     path_depth: int = 32
     triple_patterns: int = 64
     union_branches: int = 256
+    bindings: int = 1000
 
     def check(self, complexity: Complexity, *, what: str = "query") -> None:
         """Raise :class:`QueryTooComplex` naming the first limit ``complexity`` exceeds."""
@@ -95,6 +99,7 @@ DESCRIPTIONS = {
     "path_depth": "the nesting of parentheses in a property path",
     "triple_patterns": "the number of patterns joined in one group",
     "union_branches": "the number of its UNION branches",
+    "bindings": "the number of expressions it binds to variables (… AS ?v)",
 }
 
 # --- the walk ------------------------------------------------------------------------------------
@@ -143,7 +148,7 @@ def measure_tokens(tokens: Sequence[Token], length: int) -> Complexity:
     groups: list[_Frame] = []  # the "{" frames of the stack
     depth = {"group": 0, "optional": 0, "expression": 0, "path": 0}
     most = dict.fromkeys(depth, 0)
-    most_operands = branches = 0
+    most_operands = branches = bindings = 0
     pending = ""  # the keyword that decides what the next "{" is
     n = len(tokens)
 
@@ -187,6 +192,7 @@ def measure_tokens(tokens: Sequence[Token], length: int) -> Complexity:
         top = stack[-1] if stack else None
         if kind == "name" and text.upper() not in _TERM_NAMES:
             word = text.upper()
+            bindings += word == "AS"
             if top is None or top.bracket == "(":
                 if word in _OUTER:
                     pending = "" if word == "WHERE" else word
@@ -296,6 +302,7 @@ def measure_tokens(tokens: Sequence[Token], length: int) -> Complexity:
         path_depth=most["path"],
         triple_patterns=most_operands,
         union_branches=branches,
+        bindings=bindings,
     )
 
 
