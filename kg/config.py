@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from kg.rdf.complexity import Limits
 from kg.rdf.names import CANONICAL_BASE, Names
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +59,18 @@ class Settings:
     cache_max_age_s: int = 0  # Cache-Control max-age of GET results; 0: no-cache (revalidate by ETag)
     access_log: bool = True  # one line per request on stderr (about a sixth of a cached answer's CPU)
     server_threads: int = 8
+    # --- query limits (kg/rdf/complexity.py): a query or update past any of them is refused before
+    # any engine sees it (400 query_too_complex); see docs/pages/availability.md for the measurements
+    max_query_length: int = Limits.query_length  # characters
+    max_group_depth: int = Limits.group_depth  # { } groups nested
+    max_optional_depth: int = Limits.optional_depth  # OPTIONAL blocks nested
+    max_expression_depth: int = Limits.expression_depth  # parentheses/brackets nested outside paths
+    max_path_depth: int = Limits.path_depth  # parentheses nested in a property path
+    max_triple_patterns: int = Limits.triple_patterns  # patterns joined in one group
+    max_union_branches: int = Limits.union_branches
+    max_bindings: int = Limits.bindings  # expressions bound to variables (BIND, SELECT … AS)
+    # JSON-LD and RDF/XML bodies nested deeper are refused (400 document_too_complex) before parsing
+    max_document_depth: int = 100
     workers: int = 0  # server worker processes (granian); 0: one per core, at least two
     oxigraph_bin: str = ""  # the `oxigraph` executable; empty: the one installed beside Python, or PATH
     queries_dir: Path = PROJECT_ROOT / "queries"  # example queries shown on the query page
@@ -110,6 +124,11 @@ class Settings:
         if self.proposals_path:
             return Path(self.proposals_path)
         return self.store_path.with_name(self.store_path.name + "-proposals.sqlite3")
+
+    @cached_property
+    def query_limits(self) -> Limits:
+        """The limits queries and updates are checked against (the ``max_…`` settings)."""
+        return Limits(**{f.name: getattr(self, "max_" + f.name) for f in fields(Limits)})
 
     @property
     def names(self) -> Names:

@@ -2,9 +2,11 @@
 
     KGError                    code
     ├── LoadError              unreadable_input      an RDF file or body could not be read (``line``)
+    │   └── DocumentTooDeep    document_too_complex  … nested deeper than its parser can safely take
     ├── QuerySyntaxError       query_syntax_error    a SPARQL query or update does not parse (``position``)
     ├── UsageError             bad_request           a request the library cannot honour as asked
-    │   └── QueryRefused       (its own code)        a query uses what no engine may run for it (bif:)
+    │   ├── QueryRefused       (its own code)        a query uses what no engine may run for it (bif:)
+    │   └── QueryTooComplex    query_too_complex     a query or update past a limit (``limit``, ``value``)
     ├── ShapesError            shapes_error          the SHACL shapes themselves are broken
     ├── NotConformant          shapes_violated       data does not conform to the shapes (``report``)
     │   └── ChangeRejected     shapes_violated       a change would break a shape; nothing was stored
@@ -16,6 +18,7 @@
     ├── WriteConflict          write_conflict        other writers kept committing first; retry
     ├── ProposalClosed         proposal_closed       a proposal already decided, or being decided
     ├── QueryTimeout           query_timeout         the query ran past the timeout and was stopped
+    │   └── QueryQuarantined   query_quarantined     … or did lately, and is kept apart (``Retry-After``)
     ├── ResultTooLarge         result_too_large      the result is larger than the configured cap
     ├── ResultTruncated        result_truncated      the store cut its answer or gave a partial one
     └── StoreError             store_unavailable     the store is missing, locked or unreadable
@@ -62,6 +65,20 @@ class LoadError(KGError):
         return data
 
 
+class DocumentTooDeep(LoadError):
+    """An RDF document nested deeper than :data:`kg.rdf.parsing` lets its parser take."""
+
+    code = "document_too_complex"
+
+    def __init__(self, message: str, *, source: str | None = None, limit: int, measured: int):
+        super().__init__(message, source=source)
+        self.limit = limit
+        self.measured = measured
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "limit": self.limit, "measured": self.measured}
+
+
 class QuerySyntaxError(KGError):
     code = "query_syntax_error"
 
@@ -87,6 +104,22 @@ class QueryRefused(UsageError):
     def __init__(self, message: str, *, code: str):
         super().__init__(message)
         self.code = code
+
+
+class QueryTooComplex(UsageError):
+    """A query or update past one of the limits of :class:`kg.rdf.complexity.Limits` (refused before
+    any engine sees it: nested or joined enough, it would crash or stall the engine)."""
+
+    code = "query_too_complex"
+
+    def __init__(self, message: str, *, limit: str, value: int, measured: int):
+        super().__init__(message)
+        self.limit = limit  # the setting's name, e.g. max_group_depth
+        self.value = value
+        self.measured = measured
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "limit": self.limit, "value": self.value, "measured": self.measured}
 
 
 class ShapesError(KGError):
@@ -174,6 +207,20 @@ class QueryTimeout(KGError):
         return {**super().to_dict(), "timeout_s": self.timeout_s}
 
 
+class QueryQuarantined(QueryTimeout):
+    """A query that lately outlived its timeout, stopped the engine or ran when it crashed, refused
+    now: heavy queries run apart from the others, a few at a time (:mod:`kg.engine.failover`)."""
+
+    code = "query_quarantined"
+
+    def __init__(self, message: str, *, timeout_s: float, retry_after_s: int):
+        super().__init__(message, timeout_s=timeout_s)
+        self.retry_after_s = retry_after_s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "retry_after_s": self.retry_after_s}
+
+
 class ResultTooLarge(KGError):
     code = "result_too_large"
 
@@ -217,9 +264,12 @@ class StoreChanged(StoreError):
 class EngineUnavailable(StoreError):
     code = "engine_unavailable"
 
-    def __init__(self, message: str, *, retryable: bool = True):
+    def __init__(self, message: str, *, retryable: bool = True, cause: str = ""):
         super().__init__(message)
         self.retryable = retryable  # the engine received nothing of it, or answered nothing yet
+        # why, when the engine died under the query: "killed" (to stop another query), "crashed";
+        # "restarting": it was not running
+        self.cause = cause
 
 
 class EngineError(StoreError):

@@ -29,6 +29,7 @@ from kg.errors import ChangeRejected, KGError, LoadError, NotConformant, StoreEr
 from kg.rdf.formats import rdf_format, rdf_format_of_path
 from kg.rdf.names import VIEWS, Names
 from kg.rdf.parsing import parse_file
+from kg.rdf.stacks import on_deep_stack
 from server.deploy import serve
 
 EXIT_OK, EXIT_NOT_CONFORMANT, EXIT_ERROR = 0, 1, 2
@@ -42,6 +43,15 @@ def _progress(message: str) -> None:
 SERVE_SETTINGS = (
     "max_body_bytes",
     "max_result_bytes",
+    "max_query_length",
+    "max_group_depth",
+    "max_optional_depth",
+    "max_expression_depth",
+    "max_path_depth",
+    "max_triple_patterns",
+    "max_union_branches",
+    "max_bindings",
+    "max_document_depth",
     "service_allowlist",
     "cors_origin",
     "rate_limit_per_minute",
@@ -58,6 +68,20 @@ SERVE_SETTINGS = (
     "engine_profile",
     "engine_user",
 )
+
+
+# the query limits (kg/rdf/complexity.py) and the document depth: past any, 400 before any engine
+QUERY_LIMIT_FLAGS = {
+    "max_query_length": "longest query or update, in characters",
+    "max_group_depth": "most { } groups nested",
+    "max_optional_depth": "most OPTIONAL blocks nested",
+    "max_expression_depth": "most parentheses/brackets nested in expressions and terms",
+    "max_path_depth": "most parentheses nested in a property path",
+    "max_triple_patterns": "most patterns joined in one group",
+    "max_union_branches": "most UNION branches",
+    "max_bindings": "most expressions bound to variables (BIND, SELECT … AS)",
+    "max_document_depth": "deepest JSON-LD or RDF/XML body accepted",
+}
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -145,17 +169,20 @@ def _read_query(args: argparse.Namespace) -> str:
 def cmd_query(args: argparse.Namespace, out: IO[str]) -> int:
     settings = _settings(args)
     sparql = _read_query(args)
+    settings.query_limits.check_text(sparql)  # pyoxigraph runs here: past the limits it could crash us
     store = open_context(settings, _progress)
-    result = store.query(sparql, view=args.view, prefixes=store.names.prefixes())
-    fmt = args.format
-    if result.kind == "graph":
-        rdf = rdf_format("turtle" if fmt in ("table", None) else fmt)
-        out.write(result.serialize(rdf).decode("utf-8"))
-    elif fmt == "table":
-        out.write(_table(result, store.names))
-    else:
-        out.write(result.serialize(fmt).decode("utf-8"))
-        out.write("\n" if fmt in ("json", "xml") else "")
+
+    def answer() -> str:  # parsed, evaluated and written on a deep stack (kg.rdf.stacks)
+        result = store.query(sparql, view=args.view, prefixes=store.names.prefixes())
+        fmt = args.format
+        if result.kind == "graph":
+            rdf = rdf_format("turtle" if fmt in ("table", None) else fmt)
+            return result.serialize(rdf).decode("utf-8")
+        if fmt == "table":
+            return _table(result, store.names)
+        return result.serialize(fmt).decode("utf-8") + ("\n" if fmt in ("json", "xml") else "")
+
+    out.write(on_deep_stack(answer))
     return EXIT_OK
 
 
@@ -252,7 +279,7 @@ def cmd_apply(args: argparse.Namespace, out: IO[str]) -> int:
     except StoreError as exc:
         hint = "is a server holding it? stop it, or send the change to its /update"
         raise StoreError(f"{exc} ({hint})") from exc
-    writer = Writer(durable, names, write_graphs=settings.write_graphs)
+    writer = Writer(durable, names, write_graphs=settings.write_graphs, limits=settings.query_limits)
     target = Path(args.change)
     if target.exists():
         fmt = rdf_format_of_path(target) if target.suffix not in (".ru", ".rq", ".sparql") else None
@@ -426,6 +453,9 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument(
         "--max-result-bytes", type=int, help="largest result sent; larger: 503 (default 50000000)"
     )
+    for name, meaning in QUERY_LIMIT_FLAGS.items():
+        default = getattr(Settings, name)
+        sv.add_argument("--" + name.replace("_", "-"), type=int, help=f"{meaning} (default {default})")
     sv.add_argument(
         "--service-allowlist",
         metavar="PREFIXES",

@@ -175,6 +175,15 @@ class ServeProcess:
     def engine_pids(self) -> list[int]:
         return [pid for pid in children(self.process.pid) if "oxigraph" in _cmdline(pid)]
 
+    def primary_pid(self) -> int | None:
+        """The in-memory engine's (``oxigraph serve`` without a store: kg.engine.failover's primary)."""
+        return next((p for p in self.engine_pids() if "--location" not in _cmdline(p)), None)
+
+    def wait_for_engines(self, count: int = 2) -> list[int]:
+        """The engines, once there are ``count`` (the primary and, at start-up, the standby)."""
+        assert wait_until(lambda: len(self.engine_pids()) == count, 30), self.engine_pids()
+        return self.engine_pids()
+
 
 SERVING = re.compile(r"serving (http://\S+?)/? ")
 

@@ -1,4 +1,4 @@
-"""The stewards' pages under ``alatau-kg serve --workers 2`` (gunicorn workers over a durable Oxigraph):
+"""The stewards' pages under ``alatau-kg serve --workers 2`` (granian workers over a durable Oxigraph):
 a session made on one worker holds on the other, a proposal stored by one is in the queue of the
 other and is approved through either, and pending proposals are still there after the service is
 stopped and started again.

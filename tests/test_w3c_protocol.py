@@ -16,8 +16,11 @@ import pytest
 import requests
 from rdflib import Graph, URIRef
 
+from kg.changes.tokens import digest
 from kg.config import Settings
-from tests.server_support import assert_error
+from kg.engine.local import OxigraphStore
+from server.deploy import standalone_app
+from tests.server_support import assert_error, serving
 from tests.w3c.endpoint import Endpoint, alatau_endpoint
 from tests.w3c.params import suites_available
 from tests.w3c.protocol import (
@@ -147,3 +150,55 @@ def test_host_header_cannot_inject_query_text(endpoint: Endpoint) -> None:
     )
     body = assert_error(response, 400, "bad_request")
     assert "Host" in body["message"]
+
+
+# --- the update operation, at /update with a write token ----------------------------------------------
+
+UPDATE_TOKEN = "w3c-protocol-writer"
+
+
+@pytest.fixture(scope="module")
+def update_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProtocolTarget]:
+    """``alatau-kg`` writable (one process): ``/sparql`` for queries, ``/update`` for updates, every
+    request with a writer's token; each test starts from the manifest's graphs alone."""
+    directory = tmp_path_factory.mktemp("w3c-update")
+    store = OxigraphStore(Settings().names, directory / "store")
+    store.add_quads(manifest_quads())
+    store.flush()
+    del store
+    settings = Settings(
+        store_path=directory / "store",
+        tokens=f"w3c:writer:{digest(UPDATE_TOKEN)}",
+        tokens_file=directory / "no-tokens.json",
+        queries_dir=directory / "no-queries",
+        guard_writes=False,
+        write_graphs="http://example.org/ http://kasei.us/ http://www.example/",
+        skolemize_blank_nodes=True,
+        union_default_graph=False,
+    )
+    app = standalone_app(settings)
+    engine = app.extensions["alatau_kg"].engine
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {UPDATE_TOKEN}"
+    try:
+        with serving(app, engine) as live:
+            yield ProtocolTarget(live.sparql, live.url + "/update", session=session)
+    finally:
+        session.close()
+        engine.stop()
+
+
+def test_update_base_uri_at_the_update_operation(update_target: ProtocolTarget) -> None:
+    """Relative IRIs in an update resolve against the service's base, as in a query (the manifest's
+    ``update_base_uri``, sent to ``/update`` with a token)."""
+    test = next(t for t in load_protocol_tests() if t.name == "update_base_uri")
+    run_protocol_test(test, update_target)
+    answer = update_target.session.post(
+        update_target.query_url,
+        data=b"SELECT ?o { GRAPH <http://example.org/protocol-base-test/> { ?s ?p ?o } }",
+        headers={"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"},
+        timeout=30,
+    ).json()
+    assert [b["o"]["value"] for b in answer["results"]["bindings"]] == [
+        update_target.update_url.rsplit("/", 1)[0] + "/test"
+    ]

@@ -5,7 +5,7 @@ by the :class:`kg.changes.writer.Writer` like any change) or rejects it with a c
 Proposals live in a store of their own (:class:`Proposals`, an SQLite database beside the graph's
 store, ``proposals_path``), never in the graph: no query, linked-data page or dump can see them,
 whatever the engine and its default graph. SQLite commits durably (write-ahead log, synced on every
-commit) and serialises writers across processes, so the gunicorn workers of one service, and several
+commit) and serialises writers across processes, so the granian workers of one service, and several
 front processes on one host, share it; every change of a proposal's status is one conditional
 ``UPDATE`` (``… WHERE status = 'pending'``), so of two admins deciding at once one wins and the
 other is told (:class:`kg.errors.ProposalClosed`).

@@ -38,6 +38,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 import pyoxigraph as ox
@@ -68,8 +69,10 @@ from kg.errors import (
     WriteConflict,
     WriteRefused,
 )
+from kg.rdf.complexity import Limits
 from kg.rdf.names import Names
 from kg.rdf.sparql import data_operations, with_using
+from kg.rdf.stacks import on_deep_stack
 from kg.rdf.terms import to_quads, to_rdflib
 
 Quad = ox.Quad
@@ -93,6 +96,7 @@ class Writer:
         guard: bool = True,
         skolemize: bool = False,
         publish: Callable[[str], None] | None = None,
+        limits: Limits | None = None,
     ):
         self.durable: Durable = LocalDurable(durable) if isinstance(durable, OxigraphStore) else durable
         self.names = names
@@ -101,6 +105,7 @@ class Writer:
         # called with the new version once a commit has reached the engine, before it is acknowledged
         # (the web layer's result caches move on: kg.changes.versions)
         self.committed: list[Callable[[int], None]] = []
+        self.limits = limits or Limits()  # an update past them is refused before pyoxigraph parses it
         self._lock = threading.RLock()
         self.working = ox.Store()
         self.working.bulk_extend(self.durable.quads())
@@ -141,22 +146,30 @@ class Writer:
         using: list[str] | None = None,
         using_named: list[str] | None = None,
         precondition: Precondition | None = None,
+        base: str | None = None,
     ) -> Change:
-        """The change a SPARQL Update would make (nothing is stored)."""
+        """The change a SPARQL Update would make (nothing is stored). An update past :attr:`limits` is
+        refused (:class:`QueryTooComplex`) before pyoxigraph sees it; pyoxigraph parses and runs it
+        on a deep stack (:mod:`kg.rdf.stacks`): in this process, a stack overflow would end it.
+        Relative IRIs resolve against ``base`` (the service's: SPARQL 1.1 Query §4.1.1.1, which the
+        update language shares), unless the update declares its own ``BASE``."""
+        self.limits.check_text(sparql, what="update")
         text = with_using(sparql, using or [], using_named or [])
-        return self._planned(lambda: self._plan_update_now(text), precondition)
+        return self._planned(lambda: self._plan_update_now(text, base), precondition)
 
-    def _plan_update_now(self, text: str) -> Change:
+    def _plan_update_now(self, text: str, base: str | None = None) -> Change:
         with self._lock:
-            fast = self._plan_data_only(text)
+            fast = self._plan_data_only(text, base)
             if fast is not None:
                 fast.added = self._skolemized(fast.added)
                 return fast
             before = set(self.working)
             try:
-                self.working.update(text)
+                on_deep_stack(lambda: self.working.update(text, base_iri=base))
             except SyntaxError as exc:
                 raise QuerySyntaxError(f"SPARQL Update syntax error: {exc.msg or exc}") from exc
+            except ValueError as exc:  # the base IRI (from the request's Host) is not an IRI
+                raise UsageError(f"the update cannot be resolved against its base: {exc}") from exc
             except OSError as exc:
                 raise WriteRefused(f"the update failed: {exc}", code="update_failed") from exc
             after = set(self.working)
@@ -165,7 +178,7 @@ class Writer:
         change.added = self._skolemized(change.added)
         return change
 
-    def _plan_data_only(self, text: str) -> Change | None:
+    def _plan_data_only(self, text: str, base: str | None = None) -> Change | None:
         """The change of an update made only of INSERT DATA / DELETE DATA, in O(size of the change).
 
         Each operation's quads come from running it as INSERT DATA on an empty store (the update's
@@ -176,16 +189,16 @@ class Writer:
         operations = data_operations(text)
         if operations is None:
             return None
-        try:
-            ox.Store().update(text)  # the engine's own parser decides what is valid, as in the general plan
-        except (SyntaxError, OSError):
+        try:  # the engine's own parser decides what is valid, as in the general plan
+            on_deep_stack(lambda: ox.Store().update(text, base_iri=base))
+        except (SyntaxError, OSError, ValueError):
             return None
         change = Change(operation="update")
         for kind, standalone in operations:
             scratch = ox.Store()
             try:
-                scratch.update(standalone)
-            except (SyntaxError, OSError):
+                on_deep_stack(partial(scratch.update, standalone, base_iri=base))
+            except (SyntaxError, OSError, ValueError):
                 return None
             for q in scratch:
                 if kind == "DELETE":

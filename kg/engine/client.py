@@ -45,7 +45,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -180,6 +180,7 @@ class SparqlClient:
         union_param: bool = True,
         profile: Profile | str = "auto",
         credentials: tuple[str, str] | None = None,
+        grace_s: float | None = None,
     ):
         self._query_url = query_url
         self._update_url = update_url
@@ -187,6 +188,8 @@ class SparqlClient:
         self.union_param = union_param  # send Oxigraph's union-default-graph (where the store takes it)
         self.timeout_s = timeout_s
         self.engine_timeout_s = engine_timeout(timeout_s)
+        # how long past the engine's timeout a query may run before it counts as stuck
+        self.grace_s = stuck_grace(self.engine_timeout_s) if grace_s is None else grace_s
         self.max_result_bytes = max_result_bytes
         self._profile: Profile | None = profile if isinstance(profile, Profile) else None
         self._profile_name = profile.name if isinstance(profile, Profile) else profile
@@ -207,7 +210,10 @@ class SparqlClient:
             "union_param": self.union_param,
             "profile": self._profile or self._profile_name,
             "credentials": self._auth.credentials if self._auth else None,
+            "grace_s": self.grace_s,
         }
+        if "timeout_s" in changes and "grace_s" not in changes:
+            settings.pop("grace_s")  # the grace follows the timeout
         return SparqlClient(self._query_url, **(settings | changes))
 
     # --- where ----------------------------------------------------------------------------------
@@ -389,6 +395,10 @@ class SparqlClient:
                 if attempt == 1 and exc.reused:
                     continue  # a kept-alive connection the store had closed: once more, on a new one
                 raise EngineUnavailable(f"the query engine cannot be reached: {exc.__cause__}") from exc
+            except EngineUnavailable as exc:
+                if attempt == 1 and exc.cause == "unreachable":
+                    raise  # no connection at all: nothing of this query reached the store
+                raise EngineUnavailable(str(exc), retryable=exc.retryable) from exc  # maybe it did
         raise AssertionError("unreachable")
 
     def _graph_names(self) -> list[str]:
@@ -399,10 +409,8 @@ class SparqlClient:
     def _query_once(self, profile: Profile, request: Request) -> tuple[EngineResponse, Mapping[str, str]]:
         started = time.monotonic()
         waits = profile.waits_past_timeout
-        if waits:
-            deadline = started + self.engine_timeout_s + stuck_grace(self.engine_timeout_s)
-        else:  # the store does not know our timeout: leaving at it stops the query
-            deadline = started + self.timeout_s
+        # a store that does not know our timeout (waits false): leaving at it stops the query
+        deadline = started + (self.engine_timeout_s + self.grace_s if waits else self.timeout_s)
         url = request.url
         pool = self._pool_for(self.query_url)  # one pool per engine: the host is the query URL's
         made = pool.num_connections  # grows when the pool opens a connection rather than reusing one
@@ -426,7 +434,9 @@ class SparqlClient:
         except (ProtocolError, ConnectionError) as exc:
             raise _NotAnswered(reused=pool.num_connections == made) from exc
         except NewConnectionError as exc:
-            raise EngineUnavailable(f"the query engine cannot be reached: {exc}") from exc
+            raise EngineUnavailable(
+                f"the query engine cannot be reached: {exc}", cause="unreachable"
+            ) from exc
         except (OSError, Urllib3Error) as exc:
             raise EngineUnavailable(f"the query engine cannot be reached: {exc}") from exc
         connection = response.connection  # urllib3 puts it back in the pool once the body has ended
@@ -446,6 +456,8 @@ class SparqlClient:
                 ) from exc
             elapsed = time.monotonic() - started
             content_type = response.headers.get("Content-Type", "application/octet-stream")
+            if response.status == 500 and b"operation has been cancelled" in data[:300]:
+                raise self._timeout()  # the engine's timer fired before it had answered anything
             if response.status != 200:
                 raise profile.error(response.status, data) or upstream_error(response.status, data)
             streamed = response.headers.get("Content-Length") is None
@@ -597,15 +609,18 @@ class SparqlClient:
         url = with_params(self.store_url, [("graph", graph)])
         self.send("PUT", url, data, content_type, timeout_s=timeout_s)
 
-    def post_dataset(self, data: bytes, content_type: str, *, timeout_s: float | None = None) -> None:
-        """Add quads to the store (Graph Store Protocol POST of a dataset to the store's URL)."""
+    def post_dataset(
+        self, data: bytes | Iterable[bytes], content_type: str, *, timeout_s: float | None = None
+    ) -> None:
+        """Add quads to the store (Graph Store Protocol POST of a dataset to the store's URL); chunks
+        are streamed (chunked transfer coding), never held here whole."""
         self.send("POST", self.store_url, data, content_type, timeout_s=timeout_s)
 
     def send(
         self,
         method: str,
         url: str,
-        body: bytes | None,
+        body: bytes | Iterable[bytes] | None,
         content_type: str,
         *,
         accept: str = "*/*",
@@ -619,6 +634,13 @@ class SparqlClient:
         wait = timeout_s if timeout_s is not None else max(30.0, self.timeout_s * 3)
         headers = {"Content-Type": content_type, "Accept": accept}
         auth = self._auth
+        streamed = body is not None and not isinstance(body, bytes)
+        if streamed and auth is not None:
+            body = b"".join(body)  # type: ignore[arg-type]  # a challenged request is sent again whole
+            streamed = False
+        # urllib3 sends the body under the connect timeout: a large body to a busy store needs more
+        small = body is None or (isinstance(body, bytes) and len(body) < 1_000_000)
+        sending = CONNECT_TIMEOUT_S if small else wait
         for attempt in (1, 2):
             if auth is not None and (authorization := auth.header(method, _target(url))):
                 headers["Authorization"] = authorization
@@ -628,9 +650,10 @@ class SparqlClient:
                     url,
                     body=body,
                     headers=headers,
-                    timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=wait),
+                    timeout=urllib3.Timeout(connect=sending, read=wait),
                     retries=False,
                     redirect=False,
+                    chunked=streamed,
                 )
             except (OSError, Urllib3Error) as exc:
                 raise EngineUnavailable(f"{url} cannot be reached: {exc}") from exc
@@ -646,6 +669,31 @@ class SparqlClient:
             error = EngineError(f"{method} {url}: HTTP {response.status}: {text}")
             raise _Refused(error, response.status, bytes(response.data))
         return bytes(response.data)
+
+    def stream(self, method: str, url: str, *, accept: str, timeout_s: float) -> Iterator[bytes]:
+        """A body read in chunks as it comes (a whole dataset: never held whole here)."""
+        try:
+            response = self._pool().request(
+                method,
+                url,
+                headers={"Accept": accept},
+                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=timeout_s),
+                retries=False,
+                redirect=False,
+                preload_content=False,
+            )
+        except (OSError, Urllib3Error) as exc:
+            raise EngineUnavailable(f"{url} cannot be reached: {exc}") from exc
+        try:
+            if response.status >= 300:
+                text = response.read(500).decode("utf-8", "replace").strip()
+                raise EngineError(f"{method} {url}: HTTP {response.status}: {text}")
+            try:
+                yield from response.stream(CHUNK * 16)
+            except (OSError, Urllib3Error) as exc:
+                raise EngineUnavailable(f"{url} stopped while sending: {exc}") from exc
+        finally:
+            response.release_conn()
 
 
 class _Auth:

@@ -4,18 +4,27 @@ Why a separate process: pyoxigraph evaluates a query in this process with no tim
 cancel it, so one runaway query would hold a thread and a core until it ends. Oxigraph's server has
 ``--timeout-s``, and a process can be killed when even that is not enough.
 
-:class:`OxigraphProcess` runs ``oxigraph serve`` in memory on a free loopback port, loads the dataset
-into it as N-Quads, restarts and reloads it when it dies, stops it on exit (and, on Linux, the
-kernel kills it if we die first). It is queried through its :class:`kg.engine.client.SparqlClient`.
-Its state (ready, generation, port, pid) lives in memory shared with forked workers
-(:mod:`kg.engine.shared`), so every worker follows a restart.
+:class:`OxigraphProcess` runs ``oxigraph serve`` on a free loopback port: in memory, loaded with the
+dataset as N-Quads streamed to its Graph Store endpoint (:mod:`kg.engine.loading` says from where), or
+over a store on disk (``location``; read-only with ``read_only``). It restarts (and reloads) the engine
+when it dies, stops it on exit (and, on Linux, the kernel kills it if we die first). An engine made
+``on_demand`` runs only while it is wanted (:meth:`OxigraphProcess.want`, from any process). It is
+queried through its :class:`kg.engine.client.SparqlClient`. Its state (ready, generation, port, pid,
+kills and crashes) lives in memory shared with forked workers (:mod:`kg.engine.shared`), so every
+worker follows a restart.
+
+Every engine thread gets a :data:`ENGINE_STACK` stack (Rust's ``RUST_MIN_STACK``; Oxigraph's HTTP
+server starts a thread per connection with Rust's default 2 MiB): Oxigraph recurses over a query, and
+a stack overflow aborts the whole engine. With it, the depths that overflow are 128 times those of
+``bench/overflow.py``'s default-stack column, far past the limits of :mod:`kg.rdf.complexity`.
 
 Oxigraph checks its cancellation flag only at some points of evaluation (a big join being built does
 not stop at the timeout), and under load a cancelled query takes a while to wind down. A query
 that outlives the timeout by a grace period (:func:`kg.engine.client.stuck_grace`) is stopped the
-only sure way: the engine process is killed and started again. Queries then in flight fail with 503,
-except those that had received nothing yet: they are retried once (safe: they are read-only and
-nothing of theirs was passed on).
+only sure way: the engine process is killed and started again. A query in flight when the engine
+died is sent again (once) only if we killed the engine for another query and it had received
+nothing yet; if the engine died on its own (it crashed), no query in flight is sent again: any of
+them may be the one that crashed it.
 """
 
 from __future__ import annotations
@@ -40,8 +49,9 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.config import Settings
-from kg.engine import EngineResponse
+from kg.engine import EngineResponse, events
 from kg.engine.client import SparqlClient, engine_timeout
+from kg.engine.loading import Dataset, from_store
 from kg.engine.local import OxigraphStore
 from kg.engine.profiles import OxigraphProfile
 from kg.engine.shared import ReadyFlag, SharedState
@@ -56,29 +66,45 @@ log = logging.getLogger("alatau_kg.engine")
 engine_log = logging.getLogger("alatau_kg.engine.oxigraph")
 
 READY_WAIT_S = 10.0  # how long a query waits for a (re)starting engine before giving up
-STARTUP_TIMEOUT_S = 120.0  # start and load; large datasets take a while to load
+STARTUP_TIMEOUT_S = 600.0  # start and load; large datasets take a while to load on a busy machine
 MAX_RESTARTS_PER_MINUTE = 10  # past this the supervisor slows down instead of spinning
+ENGINE_STACK = 256 * 2**20  # bytes of stack per engine thread: reserved address space, used as touched
 
 
 class OxigraphProcess:
-    """An in-memory ``oxigraph serve`` on a free loopback port, holding the dataset ``load`` gives.
+    """An ``oxigraph serve`` on a free loopback port: in memory, holding the dataset ``load`` gives,
+    or serving a store on disk at ``location``.
 
-    ``load`` returns the dataset as N-Quads; it is called again on every restart. With ``location``,
-    the process serves the store on disk there instead (durable: nothing is loaded, a restart finds
-    what was committed). Use as a context manager, or call :meth:`start` and :meth:`stop`.
+    ``load`` returns the dataset as N-Quads (bytes, or chunks streamed to the engine: see
+    :mod:`kg.engine.loading`); it is called again on every restart. With ``location`` (a path, or what
+    makes one at each start), the process serves the store on disk there instead: nothing is loaded,
+    a restart finds what was committed; ``read_only`` serves it with ``serve-read-only`` (several
+    processes may read one store; none may write it meanwhile). ``on_demand``: started only while
+    :meth:`want` says so (or ``needed()`` is true), and stopped once it is no longer wanted. Use as a
+    context manager, or call :meth:`start` and :meth:`stop`.
     """
 
     def __init__(
         self,
-        load: Callable[[], bytes],
+        load: Callable[[], Dataset],
         *,
         timeout_s: float = 10.0,
         max_result_bytes: int = 50_000_000,
         binary: str | None = None,
-        location: Path | None = None,
+        location: Path | Callable[[], Path] | None = None,
+        read_only: bool = False,
+        on_demand: bool = False,
+        needed: Callable[[], bool] | None = None,
+        kill_stuck: bool = True,
+        name: str = "query engine",
     ):
         self._load = load
-        self.location = location
+        self._location = location
+        self.read_only = read_only
+        self.on_demand = on_demand
+        self._needed = needed
+        self.kill_stuck = kill_stuck  # kill the engine to stop a query it does not stop
+        self.name = name
         self.timeout_s = timeout_s
         self.binary = binary or find_oxigraph()
         self.client = SparqlClient(
@@ -90,7 +116,8 @@ class OxigraphProcess:
             profile=OxigraphProfile(),
         )
         self._process: subprocess.Popen[bytes] | None = None
-        # ready, generation (incremented by every (re)start), port, pid: shared with forked workers
+        # ready, generation (incremented by every (re)start), port, pid, kills, crashes: shared with
+        # forked workers
         self._shared = SharedState()
         self._ready = ReadyFlag(self._shared)
         self._owner = os.getpid()  # the process that runs (and alone stops or restarts) the engine
@@ -101,31 +128,27 @@ class OxigraphProcess:
         self._lock = threading.Lock()
         self._counts: tuple[int, dict[str, int]] | None = None
         self._version: str | None = None
+        self._refreshed = -1  # the generation refresh() stopped (not a kill, not a crash)
 
     # --- construction -----------------------------------------------------------------------
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OxigraphProcess:
-        """An engine for the store built at ``settings.store_path``."""
-        names = settings.names
-        OxigraphStore(names, settings.store_path, read_only=True)  # fail now if there is no store
-
-        def load() -> bytes:
-            store = OxigraphStore(names, settings.store_path, read_only=True)
-            buffer = io.BytesIO()
-            store.raw.dump(buffer, ox.RdfFormat.N_QUADS)
-            return buffer.getvalue()
-
-        return cls.configured(settings, load)
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> OxigraphProcess:
+        """An engine for the store built at ``settings.store_path``, loaded from its snapshot (made
+        the first time, beside the store: :func:`kg.engine.loading.from_store`)."""
+        OxigraphStore(settings.names, settings.store_path, read_only=True)  # fail now if there is no store
+        binary = settings.oxigraph_bin or find_oxigraph()
+        return cls.configured(settings, lambda: from_store(settings.store_path, binary), **kwargs)
 
     @classmethod
     def configured(
         cls,
         settings: Settings,
-        load: Callable[[], bytes],
+        load: Callable[[], Dataset],
         *,
-        location: Path | None = None,
+        location: Path | Callable[[], Path] | None = None,
         timeout_s: float | None = None,
+        **kwargs: Any,
     ) -> OxigraphProcess:
         """An engine loaded by ``load`` (or serving the store at ``location``), as ``settings`` say."""
         return cls(
@@ -134,6 +157,7 @@ class OxigraphProcess:
             max_result_bytes=settings.max_result_bytes,
             binary=settings.oxigraph_bin or None,
             location=location,
+            **kwargs,
         )
 
     @classmethod
@@ -144,25 +168,35 @@ class OxigraphProcess:
         data = buffer.getvalue()
         return cls(lambda: data, **kwargs)
 
+    @property
+    def location(self) -> Path | None:
+        """Where the store on disk is (None: in memory)."""
+        return self._location if isinstance(self._location, Path) or self._location is None else None
+
     # --- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> OxigraphProcess:
-        """Start the engine and load the data; returns once it answers queries."""
+    def start(self, *, wait: bool = True) -> OxigraphProcess:
+        """Start the engine and load the data; returns once it answers queries (``wait``), or at
+        once, the engine starting in the background (an engine ``on_demand`` starts when wanted)."""
         if self._monitor is not None:
             return self
         self._owner = os.getpid()
         self._stopping.clear()
         # Every engine process is spawned by this one thread: on Linux the engine is bound to die
         # with the thread that spawned it (PR_SET_PDEATHSIG), and this thread lives until stop().
-        self._monitor = threading.Thread(target=self._supervise, name="oxigraph-supervisor", daemon=True)
+        self._monitor = threading.Thread(
+            target=self._supervise, args=(wait,), name="oxigraph-supervisor", daemon=True
+        )
         self._monitor.start()
         atexit.register(self.stop)
+        if not wait or self.on_demand:
+            return self
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not self._ready.wait(0.05):
             if self._startup_error is not None or time.monotonic() > deadline:
                 error = self._startup_error
                 self.stop()
-                raise EngineUnavailable(f"the query engine did not start: {error or 'timed out'}")
+                raise EngineUnavailable(f"the {self.name} did not start: {error or 'timed out'}")
         return self
 
     def stop(self) -> None:
@@ -193,6 +227,41 @@ class OxigraphProcess:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def want(self, seconds: float) -> None:
+        """Keep an engine ``on_demand`` running for at least ``seconds`` more (from any process)."""
+        until = int((time.monotonic() + seconds) * 1000)
+        if until > self._shared.values()["wanted_until_ms"]:
+            self._shared.write(wanted_until_ms=until)
+
+    def _wanted(self) -> bool:
+        if not self.on_demand:
+            return True
+        if self._needed is not None and self._needed():
+            return True
+        return self._shared.values()["wanted_until_ms"] > time.monotonic() * 1000
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`stop` was called (in the owner)."""
+        return self._stopping.is_set()
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        return self._ready.wait(timeout_s)
+
+    def refresh(self) -> None:
+        """Start the engine again (on disk: to see the store, or a backup, as it is now); not a kill."""
+        values = self._shared.values()
+        if values["ready"] and values["killed"] != values["generation"]:
+            self._refreshed = values["generation"]
+            self._shared.write(killed=values["generation"])
+            if values["pid"]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(values["pid"], signal.SIGTERM)
+
     @property
     def pid(self) -> int | None:
         if not self._is_owner():
@@ -203,7 +272,19 @@ class OxigraphProcess:
 
     @property
     def restarts(self) -> int:
-        return max(0, self._generation - 1)
+        """How many times the engine was started again after it died (crashed, killed, refreshed);
+        an engine ``on_demand`` started again after it was stopped as not needed does not count."""
+        return self._shared.values()["restarts"]
+
+    @property
+    def crashes(self) -> int:
+        """How many times the engine died without our killing it."""
+        return self._shared.values()["crashes"]
+
+    @property
+    def kills(self) -> int:
+        """How many times it was killed to stop a query it would not stop."""
+        return self._shared.values()["kills"]
 
     @property
     def query_url(self) -> str:
@@ -225,24 +306,57 @@ class OxigraphProcess:
     def _is_owner(self) -> bool:
         return os.getpid() == self._owner
 
-    def _supervise(self) -> None:
+    def _supervise(self, report_startup: bool) -> None:
         while not self._stopping.is_set():
+            if not self._wanted():
+                self._stopping.wait(0.05)
+                continue
             try:
                 process = self._launch()
             except Exception as exc:
-                if self._generation == 0:
+                if self._generation == 0 and report_startup and not self.on_demand:
                     self._startup_error = exc  # start() reports it
                     return
-                log.error("the query engine could not be restarted: %s", exc)
+                log.error("the %s could not be started: %s", self.name, exc)
                 self._stopping.wait(2.0)
                 continue
             self._ready.set()
-            while process.poll() is None and not self._stopping.is_set():
-                self._stopping.wait(0.1)
-            self._ready.clear()
-            if self._stopping.is_set():
-                break
-            log.warning("the query engine exited (code %s): restarting it", process.returncode)
+            idle_since: float | None = None
+            while not self._stopping.is_set():
+                try:  # returns the moment the engine dies: when it died is known to the millisecond
+                    process.wait(timeout=0.05)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if self.on_demand and not self._wanted():
+                    idle_since = idle_since or time.monotonic()
+                    if time.monotonic() - idle_since > 1.0:  # not wanted for a second: stop it
+                        self._ready.clear()
+                        _terminate(process)
+                        log.info("%s stopped (no longer needed)", self.name)
+                        break
+                else:
+                    idle_since = None
+            self._shared.write(ready=0, died_at_ms=_now_ms())
+            if self._stopping.is_set() or (self.on_demand and not self._wanted()):
+                continue
+            killed = self._shared.values()["killed"] == self._generation
+            if killed and self._refreshed == self._generation:
+                log.info("the %s is starting again (refreshed)", self.name)
+            elif killed:
+                log.warning("the %s was killed (it would not stop a query): restarting it", self.name)
+            else:
+                crashes = self._shared.values()["crashes"] + 1
+                self._shared.write(crashes=crashes)
+                log.error(
+                    "the %s crashed (exit code %s): restarting it; the queries it was running are not "
+                    "sent again",
+                    self.name,
+                    process.returncode,
+                )
+            self._shared.write(restarts=self._shared.values()["restarts"] + 1)
+            if not (killed and self._refreshed == self._generation):
+                events.record(events.ENGINE_RESTARTED)
             now = time.monotonic()
             self._restart_times = [t for t in self._restart_times if now - t < 60] + [now]
             if len(self._restart_times) > MAX_RESTARTS_PER_MINUTE:
@@ -253,35 +367,41 @@ class OxigraphProcess:
             _terminate(process_left)
 
     def _launch(self) -> subprocess.Popen[bytes]:
-        data = self._load() if self.location is None else b""
-        where = ["--location", str(self.location)] if self.location is not None else []
+        location = self._location() if callable(self._location) else self._location
+        if location is not None:
+            serve = ["serve-read-only" if self.read_only else "serve", "--location", str(location)]
+        else:
+            serve = ["serve"]
+        environment = {**os.environ, "RUST_MIN_STACK": str(ENGINE_STACK)}
         last_error: Exception | None = None
         for _ in range(3):  # the free port may be taken between our probe and the engine's bind
             port = _free_port()
             command = [
                 self.binary,
-                "serve",
+                *serve,
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--timeout-s",
                 str(engine_timeout(self.timeout_s)),
-                *where,
             ]
+            started = time.monotonic()
             process = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                env=environment,
                 start_new_session=True,  # a Ctrl-C in the terminal is ours to handle, not the engine's
                 preexec_fn=_die_with_parent if _PRCTL is not None else None,
             )
             with self._lock:
                 self._process = process
             threading.Thread(target=_forward_log, args=(process,), name="oxigraph-log", daemon=True).start()
+            loaded = 0
             try:
                 _wait_listening(process, port)
-                if self.location is None:
-                    _post_nquads(port, data)
+                if location is None:
+                    loaded = _post_nquads(port, self._load())
             except Exception as exc:
                 _terminate(process)
                 last_error = exc
@@ -291,33 +411,61 @@ class OxigraphProcess:
             self._shared.write(generation=self._generation + 1, port=port, pid=process.pid)
             self._counts = None
             log.info(
-                "query engine %s on port %d (pid %d, %d bytes of N-Quads loaded)",
+                "%s %s on port %d (pid %d, %s, in %.1f s)",
+                self.name,
                 "started" if self._generation == 1 else "restarted",
                 port,
                 process.pid,
-                len(data),
+                f"{loaded} bytes of N-Quads loaded" if location is None else f"store at {location}",
+                time.monotonic() - started,
             )
             return process
         raise EngineUnavailable(f"oxigraph did not start: {last_error}")
 
-    def _kill(self, generation: int) -> None:
+    def kill(self, generation: int) -> None:
         """Kill the engine if it is still the one of ``generation`` (the supervisor restarts it)."""
+        values = self._shared.values()
+        if values["generation"] != generation or values["killed"] == generation:
+            return
+        self._shared.write(killed=generation, kills=values["kills"] + 1)
         if not self._is_owner():  # a worker: its owner's supervisor sees the death and restarts it
-            _, current, _, pid = self._shared.read()
-            if current == generation and pid:
+            if values["pid"]:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+                    os.kill(values["pid"], signal.SIGKILL)
             return
         with self._lock:
             process = self._process
-            if generation == self._generation and process is not None and process.poll() is None:
+            if process is not None and process.poll() is None:
                 self._ready.clear()
                 process.kill()
 
+    _kill = kill
+
     def _wait_ready(self) -> int:
+        if self.on_demand:
+            self.want(READY_WAIT_S)
         if not self._ready.wait(READY_WAIT_S) or self._stopping.is_set():
-            raise EngineUnavailable("the query engine is not running (it may be restarting): try again")
+            raise EngineUnavailable(
+                f"the {self.name} is not running (it may be restarting): try again", cause="restarting"
+            )
         return self._generation
+
+    def _note_dead(self, generation: int) -> None:
+        """An engine found unreachable: wait (briefly) for its supervisor to see it dead."""
+        self._died(generation)
+
+    def _died(self, generation: int) -> bool:
+        """Whether the engine of ``generation`` died. Its supervisor notes a death the moment it
+        happens (it waits on the process); a connection broken by the death may be seen a little
+        earlier, so wait a moment."""
+        deadline = time.monotonic() + 0.5
+        while True:
+            state = self._shared.values()
+            if state["generation"] != generation or not state["ready"]:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
 
     # --- Engine -------------------------------------------------------------------------------
 
@@ -329,11 +477,20 @@ class OxigraphProcess:
         default_graphs: Sequence[str] = (),
         named_graphs: Sequence[str] = (),
         union_default_graph: bool = False,
+        resend: bool = True,
+        client: SparqlClient | None = None,
     ) -> EngineResponse:
+        """The engine's answer. A query the engine does not stop is stopped by killing the engine
+        (:class:`QueryTimeout`, ``stuck``). If the engine dies while the query is in flight, the
+        :class:`EngineUnavailable` raised says why (``cause``: ``killed`` for another query, or
+        ``crashed``); with ``resend``, a query the engine received nothing of, or that was in flight
+        when we killed the engine for another, is sent once more (to the restarted engine).
+        ``client``: another client of this engine (another timeout)."""
         for attempt in (1, 2):
             generation = self._wait_ready()
+            sent_ms = _now_ms()
             try:
-                return self.client.query(
+                return (client or self.client).query(
                     sparql,
                     accept=accept,
                     default_graphs=default_graphs,
@@ -341,23 +498,44 @@ class OxigraphProcess:
                     union_default_graph=union_default_graph,
                 )
             except QueryTimeout as exc:
-                if exc.stuck:
-                    log.warning("a query outlived its timeout: killing the query engine to stop it")
-                    self._kill(generation)
+                if exc.stuck and self.kill_stuck:
+                    log.warning("a query outlived its timeout: killing the %s to stop it", self.name)
+                    self.kill(generation)
                 raise
             except EngineUnavailable as exc:
-                if attempt == 2 or not exc.retryable or self._stopping.is_set():
+                if self._stopping.is_set():
                     raise
-                if not self._is_owner():
-                    dead = generation != self._generation  # restarted meanwhile: retry at once
-                else:
+                if exc.cause == "unreachable":  # it received nothing of this query: once more
+                    if attempt == 2 or not resend:
+                        raise
+                    self._note_dead(generation)
+                    continue
+                if self._died(generation):
+                    state = self._shared.values()
+                    killed = state["killed"] == generation
+                    if 0 < state["died_at_ms"] < sent_ms:  # it was dead before this query was sent
+                        if attempt == 2:
+                            raise
+                        continue
+                    if not killed:
+                        raise EngineUnavailable(
+                            f"the {self.name} stopped while running this query (it crashed); the query "
+                            "is not sent again: it may be what crashed it",
+                            retryable=False,
+                            cause="crashed",
+                        ) from exc
+                    if not resend or attempt == 2:
+                        raise EngineUnavailable(
+                            f"the {self.name} was stopped (to end another query) while running this one",
+                            cause="killed",
+                        ) from exc
                     with self._lock:
-                        process = self._process
-                        dead = process is None or process.poll() is not None
-                        if dead and generation == self._generation:
+                        if self._is_owner() and generation == self._generation:
                             self._ready.clear()  # the supervisor sets it again once it has restarted
-                if not dead:
-                    time.sleep(0.2)  # alive but not answering: give it a moment before the retry
+                    continue
+                if attempt == 2 or not exc.retryable or not resend:
+                    raise
+                time.sleep(0.2)  # alive but not answering: give it a moment before the retry
         raise AssertionError("unreachable")
 
     def update(self, sparql: str) -> None:
@@ -370,8 +548,8 @@ class OxigraphProcess:
         try:
             self.client.update(sparql)
         except KGError as exc:
-            log.error("the engine did not take a committed write (%s): restarting it to reload", exc)
-            self._kill(generation)
+            log.error("the %s did not take a committed write (%s): restarting it to reload", self.name, exc)
+            self.kill(generation)
         finally:
             self._counts = None
 
@@ -380,7 +558,7 @@ class OxigraphProcess:
         if cached is not None and cached[0] == self._generation:
             return dict(cached[1])
         if not self._ready.is_set():
-            raise EngineUnavailable("the query engine is not running (it may be restarting)")
+            raise EngineUnavailable(f"the {self.name} is not running (it may be restarting)")
         generation = self._generation
         counts = self.client.graph_counts()  # the data never changes: once per engine process
         self._counts = (generation, counts)
@@ -393,6 +571,8 @@ class OxigraphProcess:
             "reachable": reachable,
             "version": self.version(),
             "restarts": self.restarts,
+            "kills": self.kills,
+            "crashes": self.crashes,
             "timeout_s": self.timeout_s,
         }
 
@@ -422,6 +602,10 @@ def find_oxigraph() -> str:
     return found
 
 
+def _now_ms() -> int:
+    return int(time.monotonic() * 1000)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -441,15 +625,25 @@ def _wait_listening(process: subprocess.Popen[bytes], port: int, timeout_s: floa
     raise EngineUnavailable(f"oxigraph did not listen on port {port} within {timeout_s:g} s")
 
 
-def _post_nquads(port: int, data: bytes) -> None:
-    """Load through the Graph Store Protocol (https://www.w3.org/TR/sparql11-http-rdf-update/)."""
+def _post_nquads(port: int, data: Dataset) -> int:
+    """Load through the Graph Store Protocol (https://www.w3.org/TR/sparql11-http-rdf-update/), the
+    body streamed (chunked) when ``data`` comes in chunks; the bytes sent."""
     base = f"http://127.0.0.1:{port}"
+    sent = [0]
+
+    def counted(chunks: Iterable[bytes]) -> Iterable[bytes]:
+        for chunk in chunks:
+            sent[0] += len(chunk)
+            yield chunk
+
+    body = data if isinstance(data, bytes) else counted(data)
     try:
         SparqlClient(base + "/query", store_url=base + "/store", profile=OxigraphProfile()).post_dataset(
-            data, "application/n-quads", timeout_s=STARTUP_TIMEOUT_S
+            body, "application/n-quads", timeout_s=STARTUP_TIMEOUT_S
         )
     except KGError as exc:
         raise EngineUnavailable(f"loading the dataset failed: {exc}") from exc
+    return len(data) if isinstance(data, bytes) else sent[0]
 
 
 def _forward_log(process: subprocess.Popen[bytes]) -> None:

@@ -1,37 +1,72 @@
-"""The engine's state where the processes forked from its owner (server workers) read it."""
+"""State shared by the engine's owner (the server's master process) and the processes forked from it
+(server workers): each engine's state, and the table of heavy queries (:class:`HeavyQueries`).
+
+Everything lives in anonymous shared mappings made before the fork. The engine's state has one
+writer at a time (a sequence lock lets readers retry a read that overlapped a write); the heavy
+queries' table is written by every worker, under a POSIX record lock (``lockf``: per process, so it
+is released if a worker dies holding it) and a thread lock (``lockf`` does not exclude threads of one
+process).
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import mmap
+import os
 import struct
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_FIELDS = (
+    "ready",
+    "generation",
+    "port",
+    "pid",
+    "killed",
+    "crashes",
+    "kills",
+    "wanted_until_ms",
+    "died_at_ms",
+    "restarts",
+)
 
 
 class SharedState:
-    """The engine's state where processes forked from its owner (server workers) read it: ready,
-    generation, port and pid, in an anonymous shared mapping. Only the owner writes (under a lock);
-    a reader retries a read that overlapped a write (a sequence lock: the count is odd while writing).
+    """An engine's state where processes forked from its owner read it: ready, generation (one more
+    at every start), port, pid, the generation we killed last (``killed``), how many times it crashed
+    and was killed, until when (ms of :func:`time.monotonic`) it is wanted (an engine started on
+    demand), when it last died, and how many times it was started again after dying. Writes are
+    serialised by a lock in the writing process; a reader retries a read that overlapped a write (a
+    sequence lock: the count is odd while writing).
     """
 
-    _LAYOUT = struct.Struct("=5q")  # sequence, ready, generation, port, pid
+    _LAYOUT = struct.Struct("=" + "q" * (1 + len(_FIELDS)))  # sequence, then the fields
     _SEQUENCE = struct.Struct("=q")
 
     def __init__(self) -> None:
         self._map = mmap.mmap(-1, self._LAYOUT.size)  # MAP_SHARED | MAP_ANONYMOUS: survives fork
         self._lock = threading.Lock()
 
-    def read(self) -> tuple[int, int, int, int]:
+    def values(self) -> dict[str, int]:
         while True:
-            sequence, ready, generation, port, pid = self._LAYOUT.unpack_from(self._map)
+            sequence, *values = self._LAYOUT.unpack_from(self._map)
             if sequence % 2 == 0 and self._SEQUENCE.unpack_from(self._map)[0] == sequence:
-                return ready, generation, port, pid
+                return dict(zip(_FIELDS, values, strict=True))
             time.sleep(0)
+
+    def read(self) -> tuple[int, int, int, int]:
+        """ready, generation, port, pid."""
+        v = self.values()
+        return v["ready"], v["generation"], v["port"], v["pid"]
 
     def write(self, **changes: int) -> None:
         with self._lock:
             sequence, *values = self._LAYOUT.unpack_from(self._map)
-            state = dict(zip(("ready", "generation", "port", "pid"), values, strict=True))
+            state = dict(zip(_FIELDS, values, strict=True))
             state.update(changes)
             self._SEQUENCE.pack_into(self._map, 0, sequence + 1)
             self._LAYOUT.pack_into(self._map, 0, sequence + 1, *state.values())
@@ -60,3 +95,145 @@ class ReadyFlag:
                 return False
             time.sleep(0.01)
         return True
+
+
+def fingerprint(sparql: str) -> int:
+    """A query's text with its white space folded, as a number: the same query sent again (by the
+    same client or another) has the same fingerprint."""
+    folded = " ".join(sparql.split()).encode("utf-8")
+    return int.from_bytes(hashlib.blake2b(folded, digest_size=8).digest(), "little", signed=True) or 1
+
+
+class HeavyQueries:
+    """Which queries are heavy, across all the server's processes.
+
+    A query is heavy while it is *flagged* (it outlived its timeout or got the engine killed: for
+    ``flag_s`` seconds after the last time) or while the same text has been *running* on the primary
+    engine for more than ``running_s`` seconds; it is a *suspect* (for as long) if it was running when
+    the engine crashed. Both are kept off the primary engine where a standby may take them
+    (:class:`kg.engine.failover.Failover`), and at most ``slots`` of them run at once on the standby.
+
+    Three fixed tables of (fingerprint, time) rows: flagged (until when), running on the primary and
+    running on the standby (since when). Times are ms of :func:`time.monotonic` (one clock for every
+    process of the machine). A running row older than ``stale_s`` is taken for free (the worker that
+    wrote it died before it could clear it).
+    """
+
+    SIZE = 512  # rows per table: more flagged or running queries than this, and the oldest give way
+    _ROW = struct.Struct("=qq")
+
+    def __init__(
+        self, *, flag_s: float = 600.0, running_s: float = 5.0, slots: int = 2, stale_s: float = 300.0
+    ) -> None:
+        self.flag_s = flag_s
+        self.running_s = running_s
+        self.slots = slots
+        self.stale_s = stale_s
+        self._flagged = mmap.mmap(-1, self._ROW.size * self.SIZE)
+        self._suspects = mmap.mmap(-1, self._ROW.size * self.SIZE)
+        self._running = mmap.mmap(-1, self._ROW.size * self.SIZE)
+        self._standby = mmap.mmap(-1, self._ROW.size * max(1, slots))
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as this; lockf locks it)
+        self._threads = threading.Lock()
+        self._pid = os.getpid()
+
+    def close(self) -> None:
+        self._file.close()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self._pid != os.getpid():  # a forked process: a thread lock of its own
+            self._threads, self._pid = threading.Lock(), os.getpid()
+        with self._threads:
+            fcntl.lockf(self._file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.lockf(self._file, fcntl.LOCK_UN)
+
+    def _rows(self, table: mmap.mmap) -> Iterator[tuple[int, int, int]]:
+        for i in range(len(table) // self._ROW.size):
+            key, value = self._ROW.unpack_from(table, i * self._ROW.size)
+            yield i, key, value
+
+    def _occupy(self, table: mmap.mmap, key: int) -> int | None:
+        """A free (or stale) row of ``table``, now ``key``'s since now; None if there is none."""
+        now = _now_ms()
+        stale = now - int(self.stale_s * 1000)
+        with self._locked():
+            row = next((i for i, k, since in self._rows(table) if k == 0 or since < stale), None)
+            if row is not None:
+                self._ROW.pack_into(table, row * self._ROW.size, key, now)
+            return row
+
+    def _free(self, table: mmap.mmap, row: int | None) -> None:
+        if row is not None:
+            with self._locked():
+                self._ROW.pack_into(table, row * self._ROW.size, 0, 0)
+
+    # --- flagged ------------------------------------------------------------------------------------
+
+    def flag(self, key: int) -> None:
+        """``key`` is heavy for the next ``flag_s`` seconds."""
+        self._mark(self._flagged, key)
+
+    def suspect(self, key: int) -> None:
+        """``key`` was running when the engine crashed: it may be what crashed it."""
+        self._mark(self._suspects, key)
+
+    def is_suspect(self, key: int) -> bool:
+        now = _now_ms()
+        return any(until > now for until in self._times(self._suspects, key))
+
+    def _mark(self, table: mmap.mmap, key: int) -> None:
+        until = _now_ms() + int(self.flag_s * 1000)
+        with self._locked():
+            rows = list(self._rows(table))
+            now = _now_ms()
+            row = next((i for i, k, _ in rows if k == key), None)
+            if row is None:  # a free (or lapsed) row, else the one lapsing first
+                row = next((i for i, k, v in rows if k == 0 or v < now), min(rows, key=lambda r: r[2])[0])
+            self._ROW.pack_into(table, row * self._ROW.size, key, until)
+
+    def flagged(self) -> int:
+        now = _now_ms()
+        return sum(1 for _, key, until in self._rows(self._flagged) if key and until > now)
+
+    def _times(self, table: mmap.mmap, key: int) -> Iterator[int]:
+        """The times of ``key``'s rows in ``table``, found at C speed (this is on every query's path;
+        read without the lock: a row torn by a concurrent write is misread once, harmlessly)."""
+        needle = struct.pack("=q", key)
+        at = table.find(needle)
+        while at >= 0:
+            if at % self._ROW.size == 0:
+                yield self._ROW.unpack_from(table, at)[1]
+            at = table.find(needle, at + 1)
+
+    def is_heavy(self, key: int) -> bool:
+        """Flagged, or the same text running long on the primary now."""
+        now = _now_ms()
+        if any(until > now for until in self._times(self._flagged, key)):
+            return True
+        long_ago = now - int(self.running_s * 1000)
+        stale = now - int(self.stale_s * 1000)
+        return any(stale < since < long_ago for since in self._times(self._running, key))
+
+    # --- running on the primary, and heavy ones on the standby --------------------------------------
+
+    def started(self, key: int) -> int | None:
+        """Note that ``key`` runs on the primary from now; the row to give to :meth:`ended`."""
+        return self._occupy(self._running, key)
+
+    def ended(self, row: int | None) -> None:
+        self._free(self._running, row)
+
+    def take_slot(self, key: int) -> int | None:
+        """One of the ``slots`` for a heavy query on the standby; None when all are taken."""
+        return self._occupy(self._standby, key) if self.slots > 0 else None
+
+    def give_slot(self, row: int | None) -> None:
+        self._free(self._standby, row)
+
+
+def _now_ms() -> int:
+    return int(time.monotonic() * 1000)

@@ -147,6 +147,8 @@ def _from_kg_error(exc: KGError) -> Response:
     if status >= 500:
         log.warning("%s: %s", code, message)
     headers = next((HEADERS_OF[cls] for cls in type(exc).__mro__ if cls in HEADERS_OF), None)
+    if isinstance(retry := getattr(exc, "retry_after_s", None), int):  # RFC 9110 §10.2.3
+        headers = {**(headers or {}), "Retry-After": str(retry)}
     return error_response(status, code, message, headers, **details)
 
 

@@ -1,13 +1,16 @@
-"""The process model: which processes serve the app, where the query engine and the durable store
+"""The process model: which processes serve the app, where the query engines and the durable store
 run, and how writers are wired to them (``serve``, ``standalone_app``).
 
-    read-only            granian: N workers forked from this process, which supervises one
-                         in-memory ``oxigraph serve`` (the engine) that every worker queries
+    read-only            granian: N workers forked from this process, which supervises the engines
+                         every worker queries: an in-memory ``oxigraph serve`` (the primary, loaded
+                         from the store's snapshot) and, on demand, ``oxigraph serve-read-only`` over
+                         the store (the standby: kg.engine.failover)
     writable, 1 worker   this process, waitress threads; the store held read-write in process, the
-                         in-memory engine loaded from it and kept in step after every write
+                         primary loaded from a backup of it and kept in step after every write; the
+                         standby serves a backup of the store made when it starts
     writable, N workers  the store on disk served by a supervised ``oxigraph serve --location``
-                         (the durable store); each worker a guarded writer over it that replays
-                         committed changes into the in-memory engine
+                         (the durable store, also the standby); each worker a guarded writer over it
+                         that replays committed changes into the primary
     --engine URL         any SPARQL 1.1 store as the engine (and, with tokens, the durable store):
                          granian workers, each its own client and writer (kg.changes.durable)
 
@@ -19,12 +22,15 @@ kg.changes.versions), the per-client budgets (server.core.budgets) and the metri
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -39,8 +45,10 @@ from kg.changes.writer import Writer
 from kg.config import Settings
 from kg.engine import Engine
 from kg.engine.client import SparqlClient
+from kg.engine.failover import Failover
+from kg.engine.loading import from_process, from_store
 from kg.engine.local import OxigraphStore
-from kg.engine.process import OxigraphProcess
+from kg.engine.process import OxigraphProcess, find_oxigraph
 from kg.engine.profiles import VirtuosoProfile
 from kg.errors import EngineError, EngineUnavailable, UsageError
 from server.app import create_app
@@ -68,10 +76,30 @@ def standalone_app(settings: Settings) -> Flask:
         if writable:
             writer = external_writer(settings)
     elif writable:
-        engine, writer = _writable_engine(settings)
+        engine, writer = _writable_engine(settings, wait=True)
     else:
-        engine = OxigraphProcess.from_settings(settings).start()
+        engine = read_only_engine(settings).start(wait=True)
     return create_app(settings, engine, writer)
+
+
+def read_only_engine(settings: Settings) -> Failover:
+    """The primary in memory (loaded from the store's snapshot) and, on demand, the standby:
+    ``oxigraph serve-read-only`` over the store itself (nobody writes it)."""
+    primary = OxigraphProcess.from_settings(settings)
+    standby = OxigraphProcess.configured(
+        settings,
+        _nothing,
+        location=settings.store_path,
+        read_only=True,
+        on_demand=True,
+        needed=lambda: not (primary.ready or primary.stopping),
+        name="standby engine",
+    )
+    return Failover(primary, standby)
+
+
+def _nothing() -> bytes:
+    return b""
 
 
 def external_engine(settings: Settings) -> SparqlClient:
@@ -124,6 +152,7 @@ def writer_over(durable: OxigraphStore | Durable, settings: Settings) -> Writer:
         write_graphs=settings.write_graphs,
         guard=settings.guard_writes,
         skolemize=settings.skolemize_blank_nodes,
+        limits=settings.query_limits,
     )
 
 
@@ -142,13 +171,54 @@ def external_writer(settings: Settings) -> Writer:
     return writer
 
 
-def _writable_engine(settings: Settings) -> tuple[OxigraphProcess, Writer]:
+def _writable_engine(settings: Settings, *, wait: bool = False) -> tuple[Failover, Writer]:
+    """The store held read-write here; the primary loaded from a backup of it (the backup's files
+    are hard links: made in milliseconds), the standby serving a backup made when it starts. A write
+    committed while the standby runs restarts it on a new backup (it would not see the write)."""
     names = settings.names
     durable = OxigraphStore(names, settings.store_path)  # read-write: this process owns the store
     writer = writer_over(durable, settings)
-    engine = OxigraphProcess.configured(settings, writer.dump_nquads).start()
-    writer.publish = engine.update
+    backups = _Backups(durable, settings.store_path)
+    binary = settings.oxigraph_bin or find_oxigraph()
+    primary = OxigraphProcess.configured(
+        settings, lambda: from_store(backups.make("primary"), binary, snapshot=False)
+    )
+    standby = OxigraphProcess.configured(
+        settings,
+        _nothing,
+        location=lambda: backups.make("standby"),
+        read_only=True,
+        on_demand=True,
+        needed=lambda: not (primary.ready or primary.stopping),
+        name="standby engine",
+    )
+    engine = Failover(primary, standby).start(wait=wait)
+
+    def publish(update: str) -> None:
+        engine.update(update)
+        if standby.ready:
+            standby.refresh()
+
+    writer.publish = publish
     return engine, writer
+
+
+class _Backups:
+    """Backups of the store this process holds (RocksDB checkpoints: hard links beside the store),
+    one per use, each replacing the last; removed at exit."""
+
+    def __init__(self, store: OxigraphStore, path: Path):
+        self._store = store
+        self._root = Path(tempfile.mkdtemp(prefix=f".{path.name}-backups-", dir=path.parent))
+        self._lock = threading.Lock()
+        atexit.register(shutil.rmtree, self._root, ignore_errors=True)
+
+    def make(self, use: str) -> Path:
+        with self._lock:
+            target = self._root / use
+            shutil.rmtree(target, ignore_errors=True)
+            self._store.raw.backup(str(target))
+            return target
 
 
 def _durable_process(settings: Settings) -> OxigraphProcess:
@@ -157,7 +227,12 @@ def _durable_process(settings: Settings) -> OxigraphProcess:
     names = settings.names
     OxigraphStore(names, settings.store_path, read_only=True)  # fail now if there is no store
     durable = OxigraphProcess.configured(
-        settings, lambda: b"", location=settings.store_path, timeout_s=max(60.0, settings.query_timeout_s)
+        settings,
+        _nothing,
+        location=settings.store_path,
+        timeout_s=max(60.0, settings.query_timeout_s),
+        kill_stuck=False,  # it holds commits: a query it does not stop is abandoned, never killed
+        name="durable store",
     ).start()
     # Claims left by writers of a process that died (kill -9 mid-commit) would block writes until
     # they lapse; here no writer can be running yet (the store is this service's alone), so clear them.
@@ -165,18 +240,20 @@ def _durable_process(settings: Settings) -> OxigraphProcess:
     return durable
 
 
-def _engine_over(store: ProcessStore, settings: Settings) -> OxigraphProcess:
-    """The in-memory query engine, loaded (and reloaded on every restart) from ``store``."""
-    return OxigraphProcess.configured(settings, store.dump_nquads).start()
+def _engine_over(durable: OxigraphProcess, settings: Settings) -> Failover:
+    """The primary, loaded (and reloaded on every restart) from the durable store's process, which
+    is the standby too (up to date; never killed for a query: heavy queries are refused instead)."""
+    primary = OxigraphProcess.configured(settings, lambda: from_process(durable.client))
+    return Failover(primary, durable, standby_killable=False).start()
 
 
-def _worker_writer(settings: Settings, durable: OxigraphProcess, engine: OxigraphProcess) -> Writer:
+def _worker_writer(settings: Settings, durable: OxigraphProcess, engine: Failover) -> Writer:
     """A worker's guarded writer: it commits to the durable process and, after each commit, brings
     the query engine level with it by replaying what the engine lacks (Writer.replay_to), so the
     workers' updates may reach the engine in any order."""
     started = time.perf_counter()
     writer = writer_over(ProcessStore(durable), settings)
-    copy = EngineCopy(engine)
+    copy = EngineCopy(engine.primary)
 
     def publish(update: str) -> None:
         writer.replay_to(copy)
@@ -218,7 +295,7 @@ def serve(settings: Settings) -> None:
         raise UsageError(f"--workers must be 0 (one per core) or more, not {settings.workers}")
     workers = settings.workers or default_workers()
     writer: Writer | None = None
-    engine: OxigraphProcess | SparqlClient
+    engine: Failover | SparqlClient
     writable = False
     if settings.engine_url:
         engine = external_engine(settings)
@@ -235,7 +312,7 @@ def serve(settings: Settings) -> None:
             return
         durable = _durable_process(settings)
         try:
-            engine = _engine_over(ProcessStore(durable), settings)
+            engine = _engine_over(durable, settings)
             log.info(
                 "writes enabled: %d token(s); the store is served on disk by oxigraph (pid %s), "
                 "queries by an in-memory copy",
@@ -247,14 +324,14 @@ def serve(settings: Settings) -> None:
             durable.stop()
         return
     else:
-        engine = OxigraphProcess.from_settings(settings).start()
+        engine = read_only_engine(settings).start()
         log.info("read-only: no write tokens configured")
     _serve_with_workers(settings, engine, workers, writable=writable)
 
 
 def _serve_with_workers(
     settings: Settings,
-    engine: OxigraphProcess | SparqlClient,
+    engine: Failover | SparqlClient,
     workers: int,
     *,
     writable: bool = False,
@@ -277,7 +354,7 @@ def _serve_with_workers(
         writer: Writer | None = None
         if writable:
             writer = external_writer(settings)
-        elif durable is not None and isinstance(engine, OxigraphProcess):
+        elif durable is not None and isinstance(engine, Failover):
             writer = _worker_writer(settings, durable, engine)
         return create_app(settings, engine, writer, version=version, clients=clients)
 
@@ -299,7 +376,7 @@ def _serve_with_workers(
             log.info("stopped")
 
 
-def _serve_in_process(settings: Settings, engine: OxigraphProcess, writer: Writer | None) -> None:
+def _serve_in_process(settings: Settings, engine: Failover, writer: Writer | None) -> None:
     """One process, waitress threads (the writable mode: see :func:`serve`)."""
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:

@@ -26,7 +26,8 @@ from werkzeug.datastructures import MultiDict
 
 from kg.engine import EngineResponse, events
 from kg.engine.cache import Key
-from kg.errors import KGError, QuerySyntaxError, QueryTimeout
+from kg.errors import KGError, QueryQuarantined, QuerySyntaxError, QueryTimeout, QueryTooComplex
+from kg.rdf.complexity import Complexity, measure
 from kg.rdf.formats import Format
 from kg.rdf.names import VIEWS
 from kg.rdf.sparql import Shape, normalise, shape
@@ -158,9 +159,17 @@ def sparql() -> Response:
     client = g.client = ctx.identifier.identify(request.environ)
     default_graphs, named_graphs = _dataset(op)
     base = _base_iri()
-    query_shape, normal = _read_query(op.query, base)
-    if query_shape.form == "UPDATE":
-        raise _update_refused()
+    # before any engine sees it: nested or joined enough, a query crashes or stalls the engine
+    limits = ctx.settings.query_limits
+    try:
+        limits.check_length(len(op.query))
+        query_shape, normal, complexity = _read_query(op.query, base)
+        if query_shape.form == "UPDATE":
+            raise _update_refused()
+        limits.check(complexity)
+    except QueryTooComplex as exc:
+        events.record(events.QUERY_REFUSED, limit=exc.limit)
+        raise
     ctx.services.check(query_shape, [*default_graphs, *named_graphs])
     g.query_form = query_shape.form or ""
     chosen = _choose(query_shape.form in ("CONSTRUCT", "DESCRIBE"), request.headers.get("Accept"), op.formats)
@@ -210,6 +219,10 @@ def _run(
             named_graphs=named_graphs,
             union_default_graph=union,
         )
+    except QueryQuarantined:
+        ctx.budgets.charge(client, time.perf_counter() - started, failed=True)
+        events.record(events.QUERY_REFUSED, limit="query_quarantined")
+        raise
     except QueryTimeout as exc:
         elapsed = time.perf_counter() - started
         ctx.budgets.charge(client, elapsed, failed=True, timed_out=True, killed=exc.stuck)
@@ -250,15 +263,17 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
 
 
-_READ: dict[tuple[str, str], tuple[Shape, str]] = {}  # (base, query) -> its shape and normal form
+# (base, query) -> its shape, normal form and complexity
+_READ: dict[tuple[str, str], tuple[Shape, str, Complexity]] = {}
 
 
-def _read_query(query: str, base: str) -> tuple[Shape, str]:
-    """The query's shape and normal form (:func:`kg.rdf.sparql.normalise`), remembered for a while:
-    a client that repeats a query sends the same text."""
+def _read_query(query: str, base: str) -> tuple[Shape, str, Complexity]:
+    """The query's shape, normal form (:func:`kg.rdf.sparql.normalise`) and complexity
+    (:func:`kg.rdf.complexity.measure`), remembered for a while: a client that repeats a query sends
+    the same text."""
     found = _READ.get((base, query))
     if found is None:
-        found = (shape(query, base=base), normalise(query))
+        found = (shape(query, base=base), normalise(query), measure(query))
         if len(_READ) >= 4096:
             _READ.clear()
         _READ[(base, query)] = found

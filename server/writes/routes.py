@@ -231,7 +231,8 @@ def _update_request() -> tuple[str, list[str], list[str]]:
 def update() -> Response:
     principal = _principal()
     sparql, using, using_named = _update_request()
-    change = _writer().plan_update(sparql, using=using, using_named=using_named)
+    # relative IRIs resolve against the update endpoint's URL, as a query's against /sparql's
+    change = _writer().plan_update(sparql, using=using, using_named=using_named, base=request.base_url)
     return _publish(change, principal, ("update", proposals.update_payload(sparql, using, using_named)))
 
 
@@ -305,7 +306,13 @@ def _body_quads(graph: str | None, *, named: bool) -> list[ox.Quad]:
     else:
         fmt = _body_format()
         data = request.get_data()
-        quads = parse_bytes(data, fmt, source="request body", base_iri=graph or None)
+        quads = parse_bytes(
+            data,
+            fmt,
+            source="request body",
+            base_iri=graph or None,
+            max_depth=context().settings.max_document_depth,
+        )
     if named and any(not isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
         raise HttpError(
             400, "bad_request", "the body names graphs: send a TriG/N-Quads dataset to /store without ?graph"
@@ -336,7 +343,13 @@ def _multipart_quads(graph: str | None) -> list[ox.Quad]:
                 "unsupported_media_type",
                 f"part {number} ({part.filename!r}, {part.mimetype}) is not an RDF format this service reads",
             )
-        parsed = parse_bytes(part.read(), fmt, source=f"part {number} of the request body", base_iri=graph)
+        parsed = parse_bytes(
+            part.read(),
+            fmt,
+            source=f"part {number} of the request body",
+            base_iri=graph,
+            max_depth=context().settings.max_document_depth,
+        )
         fresh: dict[ox.BlankNode, ox.BlankNode] = {}
 
         def apart(term: Any, fresh: dict[ox.BlankNode, ox.BlankNode] = fresh) -> Any:
@@ -409,7 +422,7 @@ def validate() -> Response:
     media = _media_type()
     if media in (UPDATE_TYPE, FORM_TYPE):
         sparql, using, using_named = _update_request()
-        change = writer.plan_update(sparql, using=using, using_named=using_named)
+        change = writer.plan_update(sparql, using=using, using_named=using_named, base=request.base_url)
     else:
         named, graph = _graph_param()
         if named:
