@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+
 import pytest
 import requests
 from flask.testing import FlaskClient
@@ -11,7 +15,7 @@ from kg.config import Settings
 from kg.engine import events
 from kg.engine.process import OxigraphProcess
 from server.app import create_app
-from tests.server_support import PATHOLOGICAL, serve_process, workers_seen
+from tests.server_support import PATHOLOGICAL, serve_process, wait_until, workers_seen
 
 pytest_plugins = ["tests.server_support"]
 
@@ -103,3 +107,30 @@ def test_the_access_log_is_one_line_per_request_and_can_be_turned_off(
     quiet = create_app(server_settings.with_(access_log=False), server_engine).test_client()
     quiet.get("/sparql", query_string={"query": "ASK {}"})
     assert not [r for r in caplog.records if r.name == "alatau_kg.access"]
+
+
+def test_refused_complex_queries_and_engine_restarts_reach_the_metrics(
+    server_settings: Settings, tmp_path
+) -> None:
+    """The engine's events are recorded where they happen: a query past a limit at the endpoint
+    (in a worker), an engine restart by its supervisor (the master): the scrape sums both."""
+    store = tmp_path / "store"
+    shutil.copytree(server_settings.store_path, store)
+    settings = server_settings.with_(store_path=store)
+    with serve_process(settings, {"ALATAU_KG_WORKERS": "2"}) as served:
+        close = {"Connection": "close"}
+        deep = "SELECT * WHERE " + "{ " * 100 + "?s ?p ?o" + " }" * 100
+        r = requests.get(served.url + "/sparql", params={"query": deep}, headers=close, timeout=30)
+        assert r.status_code == 400 and r.json()["limit"] == "max_group_depth"
+        primary = served.primary_pid()
+        assert primary is not None
+        os.kill(primary, signal.SIGKILL)
+        assert wait_until(lambda: served.primary_pid() not in (None, primary))
+
+        def scraped() -> dict:
+            return samples(requests.get(served.url + "/-/metrics", headers=close, timeout=30).text)
+
+        assert wait_until(lambda: value(scraped(), "alatau_kg_engine_restarts_total") == 1)
+        found = scraped()
+        assert value(found, "alatau_kg_engine_refusals_total", limit="max_group_depth") == 1
+        assert value(found, "alatau_kg_refusals_total", code="query_too_complex") == 1
