@@ -122,6 +122,12 @@ def test_refused_complex_queries_and_engine_restarts_reach_the_metrics(
         deep = "SELECT * WHERE " + "{ " * 100 + "?s ?p ?o" + " }" * 100
         r = requests.get(served.url + "/sparql", params={"query": deep}, headers=close, timeout=30)
         assert r.status_code == 400 and r.json()["limit"] == "max_group_depth"
+
+        def serving() -> str:
+            health = requests.get(served.url + "/-/health", headers=close, timeout=30).json()
+            return health["engine"]["serving"]
+
+        assert wait_until(lambda: serving() == "primary", timeout_s=30)  # loaded (a death before is a retry)
         primary = served.primary_pid()
         assert primary is not None
         os.kill(primary, signal.SIGKILL)

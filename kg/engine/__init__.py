@@ -9,6 +9,7 @@
                              (kg.engine.failover); what ``serve`` runs
 
 ``kg.engine.loading`` says where an in-memory engine's N-Quads come from (the store's snapshot).
+``kg.engine.spawning`` starts programs (engines, dumps) so that no worker is forked meanwhile.
 ``kg.engine.local`` runs Oxigraph in this process (pyoxigraph) for the build, the CLI and the checks:
 no timeout and no cancellation, so it never answers the web's queries. ``kg.engine.shared`` holds the
 engines' state, and the heavy queries, where forked server workers read them.

@@ -26,6 +26,7 @@ import subprocess
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from kg.engine import spawning
 from kg.engine.client import SparqlClient
 from kg.errors import StoreError
 
@@ -69,7 +70,7 @@ def from_store(store: Path, binary: str, *, snapshot: bool = True) -> Iterator[b
 
 
 def _dump(store: Path, binary: str, kept: Path | None, header: bytes, stamp: str) -> Iterator[bytes]:
-    dump = subprocess.Popen(
+    dump = spawning.popen(
         [binary, "dump", "--location", str(store), "--format", "nq"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -49,7 +49,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.config import Settings
-from kg.engine import EngineResponse, events
+from kg.engine import EngineResponse, events, spawning
 from kg.engine.client import SparqlClient, engine_timeout
 from kg.engine.loading import Dataset, from_store
 from kg.engine.local import OxigraphStore
@@ -385,7 +385,7 @@ class OxigraphProcess:
                 str(engine_timeout(self.timeout_s)),
             ]
             started = time.monotonic()
-            process = subprocess.Popen(
+            process = spawning.popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -579,9 +579,7 @@ class OxigraphProcess:
     def version(self) -> str:
         if self._version is None:
             try:
-                out = subprocess.run(
-                    [self.binary, "--version"], capture_output=True, text=True, timeout=10, check=True
-                ).stdout
+                out = spawning.run([self.binary, "--version"], timeout_s=10)
                 self._version = out.strip().split()[-1]
             except (OSError, subprocess.SubprocessError, IndexError):
                 self._version = "unknown"
