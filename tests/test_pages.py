@@ -13,6 +13,7 @@ import requests
 from kg.config import Settings
 from kg.engine import EngineResponse
 from kg.engine.process import OxigraphProcess
+from kg.publish import search
 from kg.publish.languages import fold, language_order, pick
 from server.app import create_app
 from server.core.i18n import LANGS, format_date, format_number
@@ -193,6 +194,24 @@ def test_a_page_needs_a_handful_of_queries(real_settings: Settings, real_engine:
     engine.queries.clear()
     assert client.get("/home?lang=en").status_code == 200
     assert len(engine.queries) <= 4, engine.queries  # version, districts, observations, facilities
+
+
+def test_the_home_page_counts_resources_without_building_the_search_index(
+    real_settings: Settings, real_engine: OxigraphProcess
+) -> None:
+    """The home page shows how many labelled resources there are: counted by the engine, equal to
+    the search index's size, and the index (every label in Python: ~400 MB at 1M triples) is built
+    only when someone searches."""
+    engine = CountingEngine(real_engine)
+    app = create_app(real_settings, engine)  # type: ignore[arg-type]
+    client = app.test_client()
+    response = client.get("/home?lang=en")
+    assert response.status_code == 200
+    assert not any("OPTIONAL" in q and "DISTINCT ?s ?l ?t" in q for q in engine.queries), engine.queries
+    index = search.search_index(real_engine, real_settings.names)
+    counted = search.count_resources(real_engine, real_settings.names)
+    assert counted == len(index) > 100
+    assert format_number(counted, "en") in response.get_data(as_text=True)
 
 
 def test_language_helpers() -> None:

@@ -28,8 +28,7 @@ def search_index(engine: Engine, names: Names) -> list[SearchEntry]:
     rows = select(
         engine,
         f"""SELECT DISTINCT ?s ?l ?t WHERE {{
-  VALUES ?p {{ <{RDFS_LABEL}> <{SKOS_PREF}> <{SKOS_ALT}> }}
-  ?s ?p ?l FILTER(isIRI(?s) && isLiteral(?l) && STRSTARTS(STR(?s), {json.dumps(names.base)}))
+  {_labelled(names)}
   OPTIONAL {{ ?s a ?t FILTER(STRSTARTS(STR(?t), {json.dumps(names.base)})) }}
 }}""",
         union=True,
@@ -46,6 +45,21 @@ def search_index(engine: Engine, names: Names) -> list[SearchEntry]:
         if isinstance(t, ox.NamedNode) and t.value not in entry.types:
             entry.types.append(t.value)
     return list(entries.values())
+
+
+def _labelled(names: Names) -> str:
+    """The graph pattern of a labelled resource under the base: ``?s`` and its label ``?l``."""
+    return f"""VALUES ?p {{ <{RDFS_LABEL}> <{SKOS_PREF}> <{SKOS_ALT}> }}
+  ?s ?p ?l FILTER(isIRI(?s) && isLiteral(?l) && STRSTARTS(STR(?s), {json.dumps(names.base)}))"""
+
+
+def count_resources(engine: Engine, names: Names) -> int:
+    """How many entries :func:`search_index` has, counted by the engine: the index itself holds every
+    label in Python (hundreds of MB at 1M triples), which a page that only shows the number must not
+    build."""
+    rows = select(engine, f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{\n  {_labelled(names)}\n}}", union=True)
+    n = rows[0]["n"] if rows else None
+    return int(n.value) if isinstance(n, ox.Literal) else 0
 
 
 def search(index: Sequence[SearchEntry], text: str, limit: int = 50) -> list[tuple[SearchEntry, ox.Literal]]:

@@ -66,6 +66,7 @@ class Linked:
             "labels": VersionedCache(lambda: with_builtin(labels.vocabulary_labels(e))),
             "graphs": VersionedCache(lambda: catalog.graph_infos(e, n)),
             "search": VersionedCache(lambda: search.search_index(e, n)),
+            "resources": VersionedCache(lambda: search.count_resources(e, n)),
             "articles": VersionedCache(lambda: catalog.articles(e)),
             "vocabularies": VersionedCache(lambda: catalog.vocabularies(e, n)),
         }
