@@ -34,6 +34,7 @@ from kg.config import Settings
 from kg.engine import Engine
 from kg.engine.process import OxigraphProcess
 from server.app import create_app
+from server.deploy import standalone_app
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini"
 TIMEOUT_S = 2.0
@@ -109,6 +110,19 @@ def serving(app: Flask, engine: Engine) -> Iterator[Live]:
         if thread.is_alive():
             wasyncore.close_all(server._map)  # type: ignore[union-attr]
             thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def serving_standalone(settings: Settings) -> Iterator[Live]:
+    """The app ``serve`` gives one process (:func:`server.deploy.standalone_app`: its engine, and with
+    tokens its writer), served by :func:`serving`; its engine stopped at the end."""
+    app = standalone_app(settings)
+    engine = app.extensions["alatau_kg"].engine
+    try:
+        with serving(app, engine) as live:
+            yield live
+    finally:
+        engine.stop()
 
 
 @pytest.fixture(scope="session")

@@ -18,9 +18,8 @@ import requests
 
 from kg.changes.tokens import digest
 from kg.config import Settings
-from server.deploy import standalone_app
 from tests.browser_support import screenshot
-from tests.server_support import Live, serving
+from tests.server_support import Live, serving_standalone
 
 pytest_plugins = ["tests.server_support", "tests.browser_support"]
 
@@ -45,13 +44,8 @@ def live(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
         tokens_file=store.parent / "none.json",
         session_secret="browser-test-secret",
     )
-    app = standalone_app(settings)
-    engine = app.extensions["alatau_kg"].engine
-    try:
-        with serving(app, engine) as server:
-            yield server
-    finally:
-        engine.stop()
+    with serving_standalone(settings) as server:
+        yield server
 
 
 @pytest.fixture

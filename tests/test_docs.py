@@ -31,8 +31,7 @@ from kg.changes.tokens import digest
 from kg.config import PROJECT_ROOT, Settings
 from server.app import create_app
 from server.cli import main, parser
-from server.deploy import standalone_app
-from tests.server_support import Live, serving
+from tests.server_support import Live, serving_standalone
 
 pytest_plugins = ["tests.server_support", "tests.browser_support"]
 
@@ -263,13 +262,8 @@ def writable(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) 
         tokens=f"steward:writer:{digest(STEWARD_TOKEN)}",
         tokens_file=store.parent / "none.json",
     )
-    app = standalone_app(settings)
-    engine = app.extensions["alatau_kg"].engine
-    try:
-        with serving(app, engine) as server:
-            yield server
-    finally:
-        engine.stop()
+    with serving_standalone(settings) as server:
+        yield server
 
 
 def _ask(live: Live, query: str) -> bool:

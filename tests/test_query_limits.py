@@ -20,8 +20,7 @@ from kg.rdf.complexity import Complexity, Limits, measure
 from kg.rdf.formats import rdf_format
 from kg.rdf.parsing import document_depth, parse_bytes
 from kg.rdf.stacks import on_deep_stack
-from server.deploy import standalone_app
-from tests.server_support import Live, assert_error, serving
+from tests.server_support import Live, assert_error, serving_standalone
 
 pytest_plugins = ["tests.server_support"]
 
@@ -196,13 +195,8 @@ def writable(server_settings: Settings, tmp_path_factory: pytest.TempPathFactory
         tokens_file=Path(store.parent / "none.json"),
         guard_writes=False,
     )
-    app = standalone_app(settings)
-    engine = app.extensions["alatau_kg"].engine
-    try:
-        with serving(app, engine) as server:
-            yield server
-    finally:
-        engine.stop()
+    with serving_standalone(settings) as server:
+        yield server
 
 
 def _triples(live: Live) -> int:

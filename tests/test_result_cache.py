@@ -21,8 +21,7 @@ from kg.engine.cache import ResultCache, key_of
 from kg.engine.process import OxigraphProcess
 from kg.rdf.sparql import normalise, shape
 from server.app import create_app
-from server.deploy import standalone_app
-from tests.server_support import Live, serve_process, serving
+from tests.server_support import Live, serve_process, serving_standalone
 from tests.test_writes import PREFIXES, WRITER, WRITER_TOKEN, school_update
 
 pytest_plugins = ["tests.server_support"]
@@ -204,13 +203,8 @@ def writable_live(real_settings: Settings, writable_store: Path) -> Iterator[Liv
         tokens=f"steward:writer:{digest(WRITER_TOKEN)}",
         tokens_file=writable_store.parent / "none.json",
     )
-    app = standalone_app(settings)
-    engine = app.extensions["alatau_kg"].engine
-    try:
-        with serving(app, engine) as server:
-            yield server
-    finally:
-        engine.stop()
+    with serving_standalone(settings) as server:
+        yield server
 
 
 def test_a_write_is_seen_by_the_next_read_in_one_process(writable_live: Live) -> None:

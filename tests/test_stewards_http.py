@@ -23,9 +23,8 @@ from itsdangerous import URLSafeTimedSerializer
 
 from kg.changes.tokens import digest
 from kg.config import Settings
-from server.deploy import standalone_app
 from server.stewards.sessions import COOKIE, SALT, fingerprint
-from tests.server_support import Live, serving
+from tests.server_support import Live, serving_standalone
 
 BASE = "https://w3id.org/alatau-kg/"
 AK = BASE + "def/ontology#"
@@ -52,13 +51,8 @@ def live(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
         review_writes=True,
         query_timeout_s=10.0,
     )
-    app = standalone_app(settings)
-    engine = app.extensions["alatau_kg"].engine
-    try:
-        with serving(app, engine) as server:
-            yield server
-    finally:
-        engine.stop()
+    with serving_standalone(settings) as server:
+        yield server
 
 
 def csrf_of(html: str) -> str:

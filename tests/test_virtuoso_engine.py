@@ -33,7 +33,7 @@ from kg.errors import ResultTruncated, UsageError
 from kg.rdf.names import Names
 from server.cli import main
 from server.deploy import standalone_app
-from tests.server_support import Live, serving
+from tests.server_support import Live, serving, serving_standalone
 from tests.virtuoso_city import city_in_virtuoso, environment, push
 from tests.virtuoso_support import VirtuosoProcess
 
@@ -484,13 +484,8 @@ def test_a_query_past_the_timeout_is_answered_503_at_the_timeout(live, virtuoso)
 @pytest.fixture(scope="module")
 def oxigraph_live(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     settings = real_settings.with_(tokens_file=tmp_path_factory.mktemp("tokens-ox") / "none.json")
-    app = standalone_app(settings)
-    engine = app.extensions["alatau_kg"].engine
-    try:
-        with serving(app, engine) as served:
-            yield served
-    finally:
-        engine.stop()
+    with serving_standalone(settings) as served:
+        yield served
 
 
 def _quads(body: bytes) -> tuple[int, set[str]]:

@@ -19,8 +19,7 @@ from rdflib import Graph, URIRef
 from kg.changes.tokens import digest
 from kg.config import Settings
 from kg.engine.local import OxigraphStore
-from server.deploy import standalone_app
-from tests.server_support import assert_error, serving
+from tests.server_support import assert_error, serving_standalone
 from tests.w3c.endpoint import Endpoint, alatau_endpoint
 from tests.w3c.params import suites_available
 from tests.w3c.protocol import (
@@ -176,16 +175,13 @@ def update_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Protocol
         skolemize_blank_nodes=True,
         union_default_graph=False,
     )
-    app = standalone_app(settings)
-    engine = app.extensions["alatau_kg"].engine
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {UPDATE_TOKEN}"
     try:
-        with serving(app, engine) as live:
+        with serving_standalone(settings) as live:
             yield ProtocolTarget(live.sparql, live.url + "/update", session=session)
     finally:
         session.close()
-        engine.stop()
 
 
 def test_update_base_uri_at_the_update_operation(update_target: ProtocolTarget) -> None:

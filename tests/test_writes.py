@@ -22,8 +22,7 @@ from rdflib.compare import isomorphic
 from kg.changes.tokens import digest
 from kg.config import Settings
 from server.app import create_app
-from server.deploy import standalone_app
-from tests.server_support import Live, serving
+from tests.server_support import Live, serving, serving_standalone
 
 BASE = "https://w3id.org/alatau-kg/"
 EDITS = BASE + "graph/source/steward-edits"
@@ -83,13 +82,8 @@ def live(real_settings: Settings, store_copy: Path) -> Iterator[Live]:
         tokens_file=store_copy.parent / "none.json",
         query_timeout_s=5.0,
     )
-    app = standalone_app(settings)
-    context = app.extensions["alatau_kg"]
-    try:
-        with serving(app, context.engine) as server:
-            yield server
-    finally:
-        context.engine.stop()
+    with serving_standalone(settings) as server:
+        yield server
 
 
 def ask(live: Live, query: str) -> bool:
