@@ -58,12 +58,14 @@ class Token(NamedTuple):
 
 
 def unescape(text: str) -> str:
+    if "\\u" not in text and "\\U" not in text:  # most texts have none: no regex pass
+        return text
     return _CODEPOINT_ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
 
 
 def tokenize(text: str) -> Iterator[Token]:
     """The tokens of ``text`` (after codepoint escapes), without whitespace and comments."""
-    for m in _TOKEN.finditer(unescape(text) if "\\u" in text or "\\U" in text else text):
+    for m in _TOKEN.finditer(unescape(text)):
         kind = m.lastgroup or "other"
         if kind == "ws" or kind == "comment":
             continue
@@ -115,7 +117,7 @@ def shape(text: str, base: str = "") -> Shape:
 
     The tokens are read in one pass; a token that follows ``BASE``, ``PREFIX``, ``SERVICE`` or
     ``FROM`` is read as its argument (``pending``)."""
-    source = unescape(text) if ("\\u" in text or "\\U" in text) else text
+    source = unescape(text)
     lowered = source.lower()
     read_all = any(word in lowered for word in _READ_ON)
     prefixes: dict[str, str] = {}
