@@ -3,13 +3,15 @@
 Everything this service sends to a SPARQL store goes through :class:`SparqlClient`: the queries of the
 web layer to the engine (an ``oxigraph serve`` we supervise, or any store given by ``--engine``),
 the reads and commits of guarded writes to a remote durable store (:mod:`kg.changes.durable`), and
-``alatau-kg push``. It is built on urllib3 (measured against httpx and hand-driven ``http.client`` in
-``bench/http_client.py``: urllib3 costs half the CPU of httpx per request) and owns:
+``alatau-kg push``. Queries, the path every uncached request takes, go over :mod:`kg.engine.wire`
+(kept-alive sockets, answers parsed by httptools: a third of urllib3's CPU per query); the rest, and
+queries to a store behind TLS, over urllib3 (measured against httpx and hand-driven ``http.client`` in
+``bench/http_client.py``: urllib3 costs half the CPU of httpx per request). It owns:
 
 * **pooling**: kept-alive connections per store, dropped after any error and never shared across a
   fork (a worker forked from the server's master opens its own); a request's head and body leave in
-  one write (:class:`OneWriteConnection`), and the pool of the engine's URL is looked up once, not
-  parsed out of the URL on every query (both measured in ``bench/http_client.py``);
+  one write (the wire's, and :class:`OneWriteConnection` for urllib3's), and the pool of the engine's
+  URL is looked up once, not parsed out of the URL on every query;
 * **timeouts**: the engine enforces ``engine_timeout_s`` itself (Oxigraph's ``--timeout-s``); the
   client waits :func:`stuck_grace` longer, then gives up and reports the query as *stuck* (the
   supervisor then kills the engine: :mod:`kg.engine.process`);
@@ -70,6 +72,7 @@ from kg.engine.profiles import (
     union_in_description,
     with_params,
 )
+from kg.engine.wire import Answer, Broken, NotAnswered, TooLarge, Unreachable, Wire, WireError
 from kg.errors import (
     EngineError,
     EngineUnavailable,
@@ -199,6 +202,8 @@ class SparqlClient:
         self._pools_pid = -1
         self._pool_of: dict[str, HTTPConnectionPool] = {}  # this process's pool of each URL
         self._pools_lock = threading.Lock()
+        self._wire_of: dict[str, Wire | None] = {}  # the wire of each URL (None: TLS, urllib3)
+        self._wires: dict[tuple[str, int], Wire] = {}  # the wire of each host and port
 
     def copy(self, **changes: Any) -> SparqlClient:
         """A client of the same store (same URLs and profile), other settings, connections of its own."""
@@ -329,11 +334,36 @@ class SparqlClient:
             pool = self._pool_of[url] = pools.connection_from_url(url)
         return pool
 
+    def _wire_for(self, url: str) -> Wire | None:
+        """The wire to a URL's host and port (``http``), found once per URL; None for ``https``
+        (urllib3's). Every URL of one host and port shares one wire, and so its sockets."""
+        try:
+            return self._wire_of[url]
+        except KeyError:
+            pass
+        parts = urlsplit(url)
+        with self._pools_lock:
+            if len(self._wire_of) > 16:  # an engine that restarts moves to another port
+                for old in set(self._wire_of.values()) | set(self._wires.values()):
+                    if old is not None:
+                        old.close_idle()
+                self._wire_of.clear()
+                self._wires.clear()
+            wire = None
+            if parts.scheme == "http" and parts.hostname:
+                where = (parts.hostname, parts.port or 80)
+                wire = self._wires.get(where)
+                if wire is None:
+                    wire = self._wires[where] = Wire(
+                        *where, max_idle=MAX_IDLE_CONNECTIONS, connect_timeout_s=CONNECT_TIMEOUT_S
+                    )
+            return self._wire_of.setdefault(url, wire)
+
     def idle_local_ports(self) -> list[int]:
         """The local ports of the kept-alive connections now idle in this process (for tests)."""
+        ports = [port for wire in list(self._wires.values()) for port in wire.idle_local_ports()]
         if self._pools is None or self._pools_pid != os.getpid():
-            return []
-        ports = []
+            return ports
         for key in list(self._pools.pools.keys()):  # a container of pools, not a dict
             pool = self._pools.pools.get(key)
             queue = getattr(getattr(pool, "pool", None), "queue", ())
@@ -342,6 +372,8 @@ class SparqlClient:
 
     def close_idle(self) -> None:
         """Close the kept-alive connections (in this process)."""
+        for wire in list(self._wires.values()):
+            wire.close_idle()
         if self._pools is not None and self._pools_pid == os.getpid():
             self._pools.clear()
             self._pool_of = {}
@@ -411,13 +443,77 @@ class SparqlClient:
         waits = profile.waits_past_timeout
         # a store that does not know our timeout (waits false): leaving at it stops the query
         deadline = started + (self.engine_timeout_s + self.grace_s if waits else self.timeout_s)
-        url = request.url
+        wire = self._wire_for(self.query_url)
+        if wire is None:  # TLS: through urllib3
+            return self._query_urllib3(profile, request, started, deadline)
+
+        def judge(answer: Answer) -> None:  # before the socket is kept: after anything but a
+            # complete result it is closed (the engine may still write on it after a cut stream)
+            content_type = answer.headers.get("Content-Type") or "application/octet-stream"
+            self._judge(answer.status, content_type, answer.body, not answer.sized, started, profile)
+
+        try:
+            answer = wire.exchange(
+                request.method,
+                _target(request.url),
+                request.headers,
+                request.body or b"",
+                deadline=deadline,
+                cap=self.max_result_bytes,
+                check=judge,
+            )
+        except TimeoutError as exc:
+            raise self._timeout(stuck=waits) from exc
+        except NotAnswered as exc:
+            raise _NotAnswered(reused=exc.reused) from exc
+        except Unreachable as exc:
+            raise EngineUnavailable(
+                f"the query engine cannot be reached: {exc}", cause="unreachable"
+            ) from exc
+        except TooLarge as exc:
+            raise self._too_large() from exc
+        except Broken as exc:
+            if b"cancelled" in exc.partial[-300:] or time.monotonic() - started >= self.engine_timeout_s:
+                # the engine's timer fired and it cut the stream it had started (under load the cut
+                # shows as a broken connection rather than as an error text)
+                raise self._timeout() from exc
+            raise EngineUnavailable(
+                f"the query engine stopped while answering: {exc}", retryable=False
+            ) from exc
+        content_type = answer.headers.get("Content-Type") or "application/octet-stream"
+        return EngineResponse(answer.status, content_type, answer.body), answer.headers
+
+    def _judge(
+        self, status: int, content_type: str, data: bytes, streamed: bool, started: float, profile: Profile
+    ) -> None:
+        """Raise what an answer that is not a complete result means (a timeout, the store's error)."""
+        if status == 500 and b"operation has been cancelled" in data[:300]:
+            raise self._timeout()  # the engine's timer fired before it had answered anything
+        if status != 200:
+            raise profile.error(status, data) or upstream_error(status, data)
+        if streamed and time.monotonic() - started >= self.engine_timeout_s:
+            # The engine's timer fired while this body was streaming: whatever the body looks like,
+            # it may have been cut.
+            raise self._timeout()
+        if streamed and not looks_complete(content_type, data):
+            tail = data[-300:].decode("utf-8", "replace")
+            if "cancelled" in tail:
+                raise self._timeout()
+            raise EngineError(
+                "the query engine failed while writing the result (it ended with " + repr(tail) + ")"
+            )
+
+    def _query_urllib3(
+        self, profile: Profile, request: Request, started: float, deadline: float
+    ) -> tuple[EngineResponse, Mapping[str, str]]:
+        """:meth:`_query_once` through urllib3 (a store behind TLS)."""
+        waits = profile.waits_past_timeout
         pool = self._pool_for(self.query_url)  # one pool per engine: the host is the query URL's
         made = pool.num_connections  # grows when the pool opens a connection rather than reusing one
         try:
             response = pool.urlopen(
                 request.method,
-                _target(url),
+                _target(request.url),
                 body=request.body,
                 headers=request.headers,
                 retries=False,
@@ -448,30 +544,13 @@ class SparqlClient:
                 raise self._timeout(stuck=waits) from exc
             except (OSError, Urllib3Error) as exc:
                 if time.monotonic() - started >= self.engine_timeout_s:
-                    # the engine's timer fired and it cut the stream it had started (under load the
-                    # cut shows as a broken connection rather than as an error text)
-                    raise self._timeout() from exc
+                    raise self._timeout() from exc  # the engine's timer fired and it cut the stream
                 raise EngineUnavailable(
                     f"the query engine stopped while answering: {exc}", retryable=False
                 ) from exc
-            elapsed = time.monotonic() - started
             content_type = response.headers.get("Content-Type", "application/octet-stream")
-            if response.status == 500 and b"operation has been cancelled" in data[:300]:
-                raise self._timeout()  # the engine's timer fired before it had answered anything
-            if response.status != 200:
-                raise profile.error(response.status, data) or upstream_error(response.status, data)
             streamed = response.headers.get("Content-Length") is None
-            if streamed and elapsed >= self.engine_timeout_s:
-                # The engine's timer fired while this body was streaming: whatever the body looks
-                # like, it may have been cut.
-                raise self._timeout()
-            if streamed and not looks_complete(content_type, data):
-                tail = data[-300:].decode("utf-8", "replace")
-                if "cancelled" in tail:
-                    raise self._timeout()
-                raise EngineError(
-                    "the query engine failed while writing the result (it ended with " + repr(tail) + ")"
-                )
+            self._judge(response.status, content_type, data, streamed, started, profile)
             complete = True
             return EngineResponse(response.status, content_type, data), response.headers
         finally:
@@ -490,6 +569,20 @@ class SparqlClient:
         """One request, whatever its answer (the status, the headers, the body): for asking the store
         what it is. Unreachable: EngineUnavailable."""
         wait = timeout_s if timeout_s is not None else max(10.0, self.timeout_s)
+        wire = self._wire_for(request.url)
+        if wire is not None:
+            try:
+                answer = wire.exchange(
+                    request.method,
+                    _target(request.url),
+                    request.headers,
+                    request.body or b"",
+                    deadline=time.monotonic() + wait,
+                    cap=self.max_result_bytes,
+                )
+            except (OSError, WireError) as exc:
+                raise EngineUnavailable(f"the query engine cannot be reached: {exc}") from exc
+            return answer.status, answer.headers, answer.body
         try:
             response = self._pool().request(
                 request.method,
@@ -522,12 +615,14 @@ class SparqlClient:
                 return b"".join(chunks)
             size += len(chunk)
             if size > self.max_result_bytes:
-                raise ResultTooLarge(
-                    f"the result is larger than {self.max_result_bytes} bytes: "
-                    "narrow the query or add a LIMIT",
-                    limit_bytes=self.max_result_bytes,
-                )
+                raise self._too_large()
             chunks.append(chunk)
+
+    def _too_large(self) -> ResultTooLarge:
+        return ResultTooLarge(
+            f"the result is larger than {self.max_result_bytes} bytes: narrow the query or add a LIMIT",
+            limit_bytes=self.max_result_bytes,
+        )
 
     def _timeout(self, *, stuck: bool = False) -> QueryTimeout:
         return QueryTimeout(
