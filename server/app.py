@@ -10,7 +10,6 @@ processes run the app and its engine is :mod:`server.deploy`'s decision, not thi
 
 from __future__ import annotations
 
-import logging
 import time
 
 from flask import Flask, Response, g, request
@@ -22,15 +21,14 @@ from kg.engine import Engine
 from server.core import cors, errors, i18n
 from server.core.budgets import ClientTable
 from server.core.context import EXTENSION_KEY, Context
+from server.core.observation import Observer
 from server.linked import dataset
 from server.linked import routes as linked
 from server.ops import routes as ops
 from server.pages import history, home, resource, search, workbench
-from server.sparql import protocol
+from server.sparql import fast, protocol
 from server.stewards import routes as stewards
 from server.writes import routes as writes
-
-access_log = logging.getLogger("alatau_kg.access")
 
 
 def create_app(
@@ -57,7 +55,8 @@ def create_app(
     i18n.init(app)
     errors.register(app, not_found_page=resource.render_not_found)
     cors.register(app, settings.cors_origin)
-    _register_observation(app, ctx)
+    observer = Observer(ctx)
+    _register_observation(app, observer)
     for blueprint in (
         protocol.bp,
         workbench.bp,
@@ -72,39 +71,28 @@ def create_app(
         stewards.bp,
     ):
         app.register_blueprint(blueprint)
+    # /sparql's common case without Flask's machinery; anything else goes on to Flask
+    app.wsgi_app = fast.FastQueries(app.wsgi_app, ctx, observer)  # type: ignore[method-assign]
     return app
 
 
-def _register_observation(app: Flask, ctx: Context) -> None:
-    """Per request: the access log line (client, method, path, status, duration), the metrics, and
-    the error budget of a query refused before it reached the engine."""
-    metrics, budgets = ctx.metrics, ctx.budgets
-    logging_on = ctx.settings.access_log
-
+def _register_observation(app: Flask, observer: Observer) -> None:
     @app.before_request
     def start_clock() -> None:
-        g.started = time.perf_counter()
+        g.started = request.environ.get(fast.STARTED) or time.perf_counter()
 
     @app.after_request
     def observe(response: Response) -> Response:
         took = time.perf_counter() - g.get("started", time.perf_counter())
-        status = response.status_code
         rule = request.url_rule
-        metrics.request(rule.rule if rule is not None else "(none)", status, g.get("query_form", ""), took)
-        if status >= 400:
-            code = g.get("error_code")
-            if code is not None:
-                metrics.refused(code)
-            client = g.get("client")
-            if client is not None and status != 429 and not g.get("charged"):
-                budgets.charge(client, 0.0, failed=True)
-        if logging_on and access_log.isEnabledFor(logging.INFO):
-            access_log.info(
-                "%s %s %s %d %.1fms",
-                request.remote_addr or "-",
-                request.method,
-                request.path,
-                status,
-                took * 1000,
-            )
+        observer.done(
+            request.environ,
+            rule.rule if rule is not None else "(none)",
+            response.status_code,
+            took,
+            form=g.get("query_form", ""),
+            error_code=g.get("error_code"),
+            client=g.get("client"),
+            charged=bool(g.get("charged")),
+        )
         return response

@@ -18,11 +18,12 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, Response, g, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.wsgi import get_current_url
 
 from kg.engine import EngineResponse, events
 from kg.engine.cache import Key
@@ -131,7 +132,7 @@ def read_request() -> QueryRequest:
     )
 
 
-def _dataset(op: QueryRequest) -> tuple[list[str], list[str]]:
+def _dataset(ctx: Context, op: QueryRequest) -> tuple[list[str], list[str]]:
     """The default and named graphs to ask the engine for (empty: the union, all named graphs)."""
     if op.view is None or op.view == "all":
         if op.view == "all" and (op.default_graphs or op.named_graphs):
@@ -141,24 +142,76 @@ def _dataset(op: QueryRequest) -> tuple[list[str], list[str]]:
         raise HttpError(400, "unknown_view", f"unknown view {op.view!r} (known: {', '.join(VIEWS)})")
     if op.default_graphs or op.named_graphs:
         raise HttpError(400, "bad_request", "give either `view` or graph URIs, not both")
-    ctx = context()
     graphs = ctx.names.view_graphs(op.view, ctx.engine.graph_counts()) or []
     return graphs, graphs
 
 
+class Exchange:
+    """What a query's handling learns that the request's observation needs (:mod:`server.app`):
+    who asked, the query's form, whether its engine time was charged."""
+
+    __slots__ = ("charged", "client", "form")
+
+    def __init__(self) -> None:
+        self.client: Client | None = None
+        self.form = ""
+        self.charged = False
+
+
+class Outcome(NamedTuple):
+    answer: EngineResponse
+    etag: str | None
+    cached: str  # hit, miss
+
+
+# The environ key under which the fast path (server.sparql.fast) hands a request it met an error in
+# over to the Flask route, which raises it: Flask's error handlers and hooks answer it as any other.
+HANDED_OVER = "alatau_kg.sparql.handed_over"
+
+
+class HandedOver(NamedTuple):
+    error: BaseException
+    exchange: Exchange
+
+
 @bp.route("/sparql", methods=METHODS)
 def sparql() -> Response:
-    op = read_request()
-    if op.query is None:
-        if request.method == "POST":
-            raise HttpError(400, "missing_query", "no `query` parameter and no query in the body")
-        return description.respond()
-    if not op.query.strip():
+    handed: HandedOver | None = request.environ.pop(HANDED_OVER, None)
+    exchange = handed.exchange if handed is not None else Exchange()
+    try:
+        if handed is not None:
+            raise handed.error
+        op = read_request()
+        if op.query is None:
+            if request.method == "POST":
+                raise HttpError(400, "missing_query", "no `query` parameter and no query in the body")
+            return description.respond()
+        ctx = context()
+        outcome = answer(ctx, op, request.method, request.headers.get("Accept"), request.environ, exchange)
+    finally:
+        g.client, g.query_form, g.charged = exchange.client, exchange.form, exchange.charged
+    headers = reply_headers(ctx, request.method, outcome)
+    if outcome.etag is not None and _matches(request.headers.get("If-None-Match"), outcome.etag):
+        return Response(status=304, headers=headers)
+    result = outcome.answer
+    return Response(result.body, status=result.status, content_type=result.content_type, headers=headers)
+
+
+def answer(
+    ctx: Context,
+    op: QueryRequest,
+    method: str,
+    accept: str | None,
+    environ: dict[str, Any],
+    exchange: Exchange,
+) -> Outcome:
+    """The query operation on ``op`` (a query given), from the result cache or the engine; what the
+    request's observation needs goes into ``exchange``. Refusals and failures raise."""
+    if op.query is None or not op.query.strip():
         raise HttpError(400, "missing_query", "the query is empty")
-    ctx = context()
-    client = g.client = ctx.identifier.identify(request.environ)
-    default_graphs, named_graphs = _dataset(op)
-    base = _base_iri()
+    client = exchange.client = ctx.identifier.identify(environ)
+    default_graphs, named_graphs = _dataset(ctx, op)
+    base = _base_iri(environ)
     # before any engine sees it: nested or joined enough, a query crashes or stalls the engine
     limits = ctx.settings.query_limits
     try:
@@ -171,8 +224,8 @@ def sparql() -> Response:
         events.record(events.QUERY_REFUSED, limit=exc.limit)
         raise
     ctx.services.check(query_shape, [*default_graphs, *named_graphs])
-    g.query_form = query_shape.form or ""
-    chosen = _choose(query_shape.form in ("CONSTRUCT", "DESCRIBE"), request.headers.get("Accept"), op.formats)
+    exchange.form = query_shape.form or ""
+    chosen = _choose(query_shape.form in ("CONSTRUCT", "DESCRIBE"), accept, op.formats)
     names_graphs = bool(default_graphs or named_graphs or query_shape.dataset_iris)
     # Our default dataset is the union (unless configured otherwise), but FROM/FROM NAMED in the
     # query, like the protocol's graph URIs, define the dataset themselves (SPARQL 1.1 Query §13.2).
@@ -188,14 +241,15 @@ def sparql() -> Response:
         ctx.metrics.cache_lookup("sparql", entry is not None)
         if entry is not None:
             ctx.budgets.admit(client, cached=True)
-            return _respond(entry.response, entry.etag, "hit")
+            return Outcome(entry.response, entry.etag, "hit")
     ctx.budgets.admit(client)
-    answer = _run(
+    exchange.charged = True
+    result = _run(
         ctx, client, text, query_shape.form or "", chosen.media_type, default_graphs, named_graphs, union
     )
     if key is None:
-        return _respond(answer, None, "miss")
-    return _respond(answer, cache.put(key, version, answer).etag, "miss")
+        return Outcome(result, None, "miss")
+    return Outcome(result, cache.put(key, version, result).etag, "miss")
 
 
 def _run(
@@ -209,10 +263,10 @@ def _run(
     union: bool,
 ) -> EngineResponse:
     """The engine's answer; the client is charged its engine time, and more if it timed out."""
-    g.charged = True
     started = time.perf_counter()
     try:
-        answer = _query_with_base(
+        result = _query_with_base(
+            ctx,
             text,
             accept=accept,
             default_graphs=default_graphs,
@@ -236,21 +290,20 @@ def _run(
     elapsed = time.perf_counter() - started
     ctx.budgets.charge(client, elapsed, failed=False)
     ctx.metrics.engine_seconds.labels(form).observe(elapsed)
-    return answer
+    return result
 
 
-def _respond(answer: EngineResponse, etag: str | None, cached: str) -> Response:
-    """The result with its validators: ETag (weak: same query, same data version), X-Cache, and for
-    GET Cache-Control; ``304 Not Modified`` when the client's If-None-Match names the ETag."""
-    headers = {"Vary": "Accept", "X-Cache": cached}
-    if request.method in ("GET", "HEAD"):
-        max_age = context().settings.cache_max_age_s
+def reply_headers(ctx: Context, method: str, outcome: Outcome) -> dict[str, str]:
+    """The result's headers besides its type and length: ``Vary``, ``X-Cache``, for GET
+    ``Cache-Control``, and the ETag (weak: same query, same data version) of a cacheable result.
+    A client's ``If-None-Match`` naming it is answered ``304 Not Modified``."""
+    headers = {"Vary": "Accept", "X-Cache": outcome.cached}
+    if method in ("GET", "HEAD"):
+        max_age = ctx.settings.cache_max_age_s
         headers["Cache-Control"] = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
-    if etag is not None:
-        headers["ETag"] = etag
-        if _matches(request.headers.get("If-None-Match"), etag):
-            return Response(status=304, headers=headers)
-    return Response(answer.body, status=answer.status, content_type=answer.content_type, headers=headers)
+    if outcome.etag is not None:
+        headers["ETag"] = outcome.etag
+    return headers
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
@@ -298,10 +351,9 @@ def _choose(graph: bool, accept: str | None, formats: list[str]) -> Format:
 _BASES: dict[tuple[str, ...], str] = {}  # the endpoint's URL per scheme, Host and path, checked once
 
 
-def _base_iri() -> str:
+def _base_iri(environ: dict[str, Any]) -> str:
     """The endpoint's URL, the base IRI of its queries (SPARQL 1.1 Query §4.1.1.1: the service defines
     it; the Protocol allows the endpoint's). Its Host part is the client's: checked to make an IRI."""
-    environ = request.environ
     key = (
         environ.get("wsgi.url_scheme", ""),
         environ.get("HTTP_HOST", ""),
@@ -312,7 +364,7 @@ def _base_iri() -> str:
     )
     base = _BASES.get(key)
     if base is None:
-        base = request.base_url
+        base = get_current_url(environ, strip_querystring=True)
         if not _IRIREF.fullmatch(base) or not urlsplit(base).netloc:
             raise HttpError(400, "bad_request", "the request's Host header does not make a valid IRI")
         if len(_BASES) > 256:
@@ -325,11 +377,11 @@ _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 _IRIREF = re.compile(r'[^<>"{}|^`\\\x00-\x20]*')  # https://www.w3.org/TR/sparql11-query/#rIRIREF
 
 
-def _query_with_base(text: str, **kwargs: Any) -> EngineResponse:
+def _query_with_base(ctx: Context, text: str, **kwargs: Any) -> EngineResponse:
     """Run ``text``, a query behind its ``BASE`` line (the engine would otherwise resolve relative
     IRIs against its own internal URL); that line is taken out of error positions."""
     try:
-        return context().engine.query(text, **kwargs)
+        return ctx.engine.query(text, **kwargs)
     except QuerySyntaxError as exc:
         position = exc.position
         if not position or position.get("line", 0) < 2:

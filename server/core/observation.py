@@ -1,0 +1,59 @@
+"""What every request leaves behind: one access log line, the metrics, the error budget of a refusal.
+
+One :class:`Observer` per app: Flask's hooks (:mod:`server.app`) call it for every request that goes
+through Flask, the fast path (:mod:`server.sparql.fast`) for the queries it answers itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from server.core.clients import Client
+from server.core.context import Context
+
+access_log = logging.getLogger("alatau_kg.access")
+
+
+class Observer:
+    """What every request leaves behind: the access log line (client, method, path, status,
+    duration), the metrics, and the error budget of a query refused before it reached the engine.
+    Flask's hooks call it for every request, the fast path (:mod:`server.sparql.fast`) for its own."""
+
+    def __init__(self, ctx: Context):
+        self._metrics, self._budgets = ctx.metrics, ctx.budgets
+        self._logging = ctx.settings.access_log
+
+    def done(
+        self,
+        environ: dict[str, Any],
+        rule: str,
+        status: int,
+        took: float,
+        *,
+        form: str = "",
+        error_code: str | None = None,
+        client: Client | None = None,
+        charged: bool = False,
+    ) -> None:
+        self._metrics.request(rule, status, form, took)
+        if status >= 400:
+            if error_code is not None:
+                self._metrics.refused(error_code)
+            if client is not None and status != 429 and not charged:
+                self._budgets.charge(client, 0.0, failed=True)
+        if self._logging and access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "%s %s %s %d %.1fms",
+                environ.get("REMOTE_ADDR") or "-",
+                environ.get("REQUEST_METHOD", ""),
+                _path(environ),
+                status,
+                took * 1000,
+            )
+
+
+def _path(environ: dict[str, Any]) -> str:
+    """The request's path as werkzeug's ``request.path`` gives it (PATH_INFO, decoded as UTF-8)."""
+    path = environ.get("PATH_INFO", "")
+    return "/" + path.encode("latin-1", "replace").decode("utf-8", "replace").lstrip("/")
