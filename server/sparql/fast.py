@@ -45,6 +45,8 @@ from server.sparql.protocol import (
 )
 
 PATH = "/sparql"
+REMEMBERED = 4096  # requests' texts whose reading is remembered (per worker)
+REMEMBERED_BYTES = 4096  # a longer text is read afresh each time (at most 16 MB remembered)
 STARTED = "alatau_kg.started"  # when the fast path took the request: Flask's hooks time it from then
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -59,6 +61,8 @@ class FastQueries:
         self._observer = observer
         self._max_bytes = ctx.settings.max_body_bytes
         self._origin = ctx.settings.cors_origin
+        # (Content-Type, query string, body) -> what they make (None: Flask's to read)
+        self._read_before: dict[tuple[str, str, str | None], QueryRequest | None] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
@@ -100,10 +104,34 @@ class FastQueries:
 
     def _read(self, environ: dict[str, Any], method: str) -> QueryRequest | None:
         """The operation, if the request asks for it the plain way; None: Flask reads it (a body read
-        here is put back for it)."""
+        here is put back for it). What a request's text makes is remembered for a while: a client
+        that repeats a query sends the same text (percent-decoding a form is most of its reading)."""
         query_string = environ.get("QUERY_STRING", "")
         if len(query_string) > self._max_bytes:
             return None
+        key: tuple[str, str, str | None]
+        if method == "GET":
+            key = ("", query_string, "")
+        else:
+            length = environ.get("CONTENT_LENGTH", "")
+            if not length.isdigit() or int(length) > self._max_bytes:
+                return None
+            body = self._body(environ, int(length))
+            key = (environ.get("CONTENT_TYPE", ""), query_string, body)
+        try:
+            return self._read_before[key]
+        except KeyError:
+            pass
+        op = self._parse(method, *key)
+        if len(key[1]) + len(key[2] or "") <= REMEMBERED_BYTES:
+            if len(self._read_before) >= REMEMBERED:
+                self._read_before.clear()
+            self._read_before[key] = op
+        return op
+
+    def _parse(
+        self, method: str, content_type: str, query_string: str, body: str | None
+    ) -> QueryRequest | None:
         try:
             args = parse_qsl(
                 query_string.encode("latin-1").decode(), keep_blank_values=True, errors="werkzeug.url_quote"
@@ -113,21 +141,16 @@ class FastQueries:
         if method == "GET":
             params = MultiDict(args)
             return _operation(params, params.getlist("query"))
-        media_type, _, options = environ.get("CONTENT_TYPE", "").partition(";")
-        media_type = media_type.strip().lower()
-        length = environ.get("CONTENT_LENGTH", "")
-        if not length.isdigit() or int(length) > self._max_bytes:
+        if body is None:
             return None
+        media_type, _, options = content_type.partition(";")
+        media_type = media_type.strip().lower()
         if media_type == QUERY_MEDIA_TYPE and not options.strip():
-            text = self._body(environ, int(length))
-            if text is None or any(name == "query" for name, _ in args):
+            if any(name == "query" for name, _ in args):
                 return None
-            return _operation(MultiDict(args), [text])
+            return _operation(MultiDict(args), [body])
         if media_type == FORM_MEDIA_TYPE:
-            text = self._body(environ, int(length))
-            if text is None:
-                return None
-            form = parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")
+            form = parse_qsl(body, keep_blank_values=True, errors="werkzeug.url_quote")
             params = MultiDict([*args, *form])
             return _operation(params, params.getlist("query"))
         return None

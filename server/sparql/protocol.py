@@ -28,10 +28,10 @@ from werkzeug.wsgi import get_current_url
 from kg.engine import EngineResponse, events
 from kg.engine.cache import Key
 from kg.errors import KGError, QueryQuarantined, QuerySyntaxError, QueryTimeout, QueryTooComplex
-from kg.rdf.complexity import Complexity, measure
+from kg.rdf.complexity import Complexity, measure_tokens
 from kg.rdf.formats import Format
 from kg.rdf.names import VIEWS
-from kg.rdf.sparql import Shape, normalise, shape
+from kg.rdf.sparql import Shape, normalise, shape, tokenize
 from server.core import negotiation
 from server.core.clients import Client
 from server.core.context import Context, context
@@ -326,7 +326,8 @@ def _read_query(query: str, base: str) -> tuple[Shape, str, Complexity]:
     the same text."""
     found = _READ.get((base, query))
     if found is None:
-        found = (shape(query, base=base), normalise(query), measure(query))
+        tokens = tokenize(query)  # once, for both
+        found = (shape(query, base=base, tokens=tokens), normalise(query), measure_tokens(tokens, len(query)))
         if len(_READ) >= 4096:
             _READ.clear()
         _READ[(base, query)] = found
