@@ -57,7 +57,7 @@ class Settings:
     # --- the result cache (kg/engine/cache.py) ---
     result_cache_bytes: int = 64_000_000  # per worker process; 0: no cache
     cache_max_age_s: int = 0  # Cache-Control max-age of GET results; 0: no-cache (revalidate by ETag)
-    access_log: bool = True  # one line per request on stderr (about a sixth of a cached answer's CPU)
+    access_log: bool = True  # one line per request on stderr (about an eighth of a cached answer's CPU)
     server_threads: int = 8
     # --- query limits (kg/rdf/complexity.py): a query or update past any of them is refused before
     # any engine sees it (400 query_too_complex); see docs/pages/availability.md for the measurements
