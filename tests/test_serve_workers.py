@@ -6,6 +6,7 @@ Real processes on loopback: the serve process, its workers and its engine; nothi
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -88,6 +89,26 @@ def test_sigterm_stops_the_workers_and_the_engine(server_settings: Settings, two
         assert served.process.wait(timeout=30) == 0
         for pid in [*engines, *workers]:
             assert wait_until(lambda pid=pid: not is_running(pid)), f"{pid} outlived the server"
+
+
+def _starting_worker() -> None:
+    from server.deploy.granian import _stop_while_starting  # in the forked child, as granian's load
+
+    _stop_while_starting()
+    time.sleep(30)  # building its app
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_worker_asked_to_stop_while_it_starts_stops_at_once(signum: int) -> None:
+    """A worker is forked with the master's handlers, which would swallow the stop: the master then
+    waited for it until the end of the graceful period."""
+    worker = multiprocessing.get_context("fork").Process(target=_starting_worker)
+    worker.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    os.kill(worker.pid or 0, signum)
+    worker.join(timeout=10)
+    assert worker.exitcode == 128 + signum and time.monotonic() - started < 5
 
 
 def test_a_timeout_is_a_503_through_the_workers(server_settings: Settings, two_workers: None) -> None:

@@ -217,3 +217,21 @@ def test_headers_are_found_in_any_case() -> None:
     headers = Headers({"content-type": "text/csv"})
     assert headers["Content-Type"] == headers.get("CONTENT-TYPE") == "text/csv"
     assert "Content-type" in headers and headers.get("Server") is None
+
+
+def test_a_socket_idle_too_long_is_not_reused(canned) -> None:
+    """A server closes a connection idle past its own timeout (Oxigraph's is its query timeout): a
+    socket idle longer than ``max_idle_s`` is closed rather than raced against that close."""
+
+    def script(connection: socket.socket) -> None:
+        while server.read_request(connection):
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    server = canned(script)
+    wire = Wire("127.0.0.1", server.port, max_idle_s=0.2)
+    for _ in range(3):  # reused while fresh
+        assert wire.exchange("GET", "/", {}, b"", deadline=soon(), cap=100).body == b"ok"
+    assert wire.opened == 1
+    time.sleep(0.3)
+    assert wire.exchange("GET", "/", {}, b"", deadline=soon(), cap=100).body == b"ok"
+    assert wire.opened == 2 and server.accepted == 2

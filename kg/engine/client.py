@@ -355,7 +355,11 @@ class SparqlClient:
                 wire = self._wires.get(where)
                 if wire is None:
                     wire = self._wires[where] = Wire(
-                        *where, max_idle=MAX_IDLE_CONNECTIONS, connect_timeout_s=CONNECT_TIMEOUT_S
+                        *where,
+                        max_idle=MAX_IDLE_CONNECTIONS,
+                        connect_timeout_s=CONNECT_TIMEOUT_S,
+                        # Oxigraph closes a connection idle for its timeout (answering 500 on it)
+                        max_idle_s=max(0.5, self.engine_timeout_s / 2),
                     )
             return self._wire_of.setdefault(url, wire)
 

@@ -15,7 +15,8 @@ a fraction of that (``bench/http_client.py``). What this module owns, and nothin
 * **kept-alive sockets**, per process (a forked worker opens its own): a socket goes back to the idle
   list only after a complete answer the server will keep the connection open after; after anything
   else it is closed, so that the rest of a cut answer is never read as the next one. An idle socket
-  with something to read (the server closed it, or wrote on it unasked) is closed, never reused.
+  with something to read (the server closed it, or wrote on it unasked), or idle longer than
+  ``max_idle_s`` (a server closes connections idle past its own timeout), is closed, never reused.
 
 It knows nothing of SPARQL and raises nothing of :mod:`kg.errors`: :mod:`kg.engine.client` decides
 what a failure means. Plain ``http`` only: a store behind TLS is spoken to through urllib3.
@@ -136,12 +137,24 @@ class _Reader:
 class Wire:
     """Requests to one ``host:port`` over kept-alive sockets (at most ``max_idle`` kept idle)."""
 
-    def __init__(self, host: str, port: int, *, max_idle: int = 32, connect_timeout_s: float = 5.0):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        max_idle: int = 32,
+        connect_timeout_s: float = 5.0,
+        max_idle_s: float = 5.0,
+    ):
         self.host, self.port = host, port
         self.max_idle = max_idle
         self.connect_timeout_s = connect_timeout_s
         self._authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self._idle: list[socket.socket] = []  # changed in place, never replaced (the finalizer holds it)
+        self._since: dict[socket.socket, float] = {}  # when each idle socket was given back
+        # A socket idle longer is closed, not reused: a server closes a connection idle past its own
+        # timeout (Oxigraph's is its query timeout), and a request sent as it does would be lost.
+        self.max_idle_s = max_idle_s
         self._pid = os.getpid()
         self._lock = threading.Lock()
         weakref.finalize(self, _close_all, self._idle)
@@ -247,13 +260,15 @@ class Wire:
             with self._lock:
                 # closing this process's copies of them leaves the parent's connections open
                 _close_all(self._idle)
+                self._since.clear()
                 self._pid = os.getpid()
         while True:
             with self._lock:
                 if not self._idle:
                     break
                 sock = self._idle.pop()
-            if _quiet(sock):
+                since = self._since.pop(sock, 0.0)
+            if time.monotonic() - since <= self.max_idle_s and _quiet(sock):
                 return sock, True
             sock.close()
         try:
@@ -268,6 +283,7 @@ class Wire:
         with self._lock:
             if self._pid == os.getpid() and len(self._idle) < self.max_idle:
                 self._idle.append(sock)
+                self._since[sock] = time.monotonic()
                 return
         sock.close()
 
@@ -282,6 +298,7 @@ class Wire:
         """Close this process's idle sockets."""
         with self._lock:
             _close_all(self._idle)
+            self._since.clear()
             self._pid = os.getpid()
 
 
