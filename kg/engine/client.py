@@ -457,15 +457,7 @@ class SparqlClient:
             self._judge(answer.status, content_type, answer.body, not answer.sized, started, profile)
 
         try:
-            answer = wire.exchange(
-                request.method,
-                _target(request.url),
-                request.headers,
-                request.body or b"",
-                deadline=deadline,
-                cap=self.max_result_bytes,
-                check=judge,
-            )
+            answer = self._over_wire(wire, request, deadline, check=judge)
         except TimeoutError as exc:
             raise self._timeout(stuck=waits) from exc
         except NotAnswered as exc:
@@ -486,6 +478,19 @@ class SparqlClient:
             ) from exc
         content_type = answer.headers.get("Content-Type") or "application/octet-stream"
         return EngineResponse(answer.status, content_type, answer.body), answer.headers
+
+    def _over_wire(
+        self, wire: Wire, request: Request, deadline: float, check: Callable[[Answer], None] | None = None
+    ) -> Answer:
+        return wire.exchange(
+            request.method,
+            _target(request.url),
+            request.headers,
+            request.body or b"",
+            deadline=deadline,
+            cap=self.max_result_bytes,
+            check=check,
+        )
 
     def _judge(
         self, status: int, content_type: str, data: bytes, streamed: bool, started: float, profile: Profile
@@ -576,14 +581,7 @@ class SparqlClient:
         wire = self._wire_for(request.url)
         if wire is not None:
             try:
-                answer = wire.exchange(
-                    request.method,
-                    _target(request.url),
-                    request.headers,
-                    request.body or b"",
-                    deadline=time.monotonic() + wait,
-                    cap=self.max_result_bytes,
-                )
+                answer = self._over_wire(wire, request, time.monotonic() + wait)
             except (OSError, WireError) as exc:
                 raise EngineUnavailable(f"the query engine cannot be reached: {exc}") from exc
             return answer.status, answer.headers, answer.body
