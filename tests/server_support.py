@@ -105,7 +105,9 @@ def serving(app: Flask, engine: Engine) -> Iterator[Live]:
         server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
         # Close every channel from inside the loop's own thread (through its trigger): closing them
         # from here while the loop is in select() on them fails there with EBADF.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
+        # If the loop has closed its trigger already (seen once: EBADF), what is left is closed below.
+        with contextlib.suppress(OSError):
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
         thread.join(timeout=10)
         if thread.is_alive():
             wasyncore.close_all(server._map)  # type: ignore[union-attr]
