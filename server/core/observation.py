@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from werkzeug.wsgi import get_path_info
+
 from server.core.clients import Client
 from server.core.context import Context
 
@@ -54,6 +56,5 @@ class Observer:
 
 
 def _path(environ: dict[str, Any]) -> str:
-    """The request's path as werkzeug's ``request.path`` gives it (PATH_INFO, decoded as UTF-8)."""
-    path = environ.get("PATH_INFO", "")
-    return "/" + path.encode("latin-1", "replace").decode("utf-8", "replace").lstrip("/")
+    """The request's path as werkzeug's ``request.path`` gives it."""
+    return "/" + get_path_info(environ).lstrip("/")
