@@ -26,8 +26,16 @@ from kg.engine.loading import from_store, snapshot_path, store_stamp
 from kg.engine.process import OxigraphProcess, find_oxigraph
 from kg.errors import EngineUnavailable, QueryQuarantined, QueryTimeout
 from server.app import create_app
-from server.deploy import read_only_engine, standalone_app
-from tests.server_support import STUCK, TIMEOUT_S, assert_error, is_running, serving, wait_until
+from server.deploy import read_only_engine
+from tests.server_support import (
+    STUCK,
+    TIMEOUT_S,
+    assert_error,
+    is_running,
+    serving,
+    serving_standalone,
+    wait_until,
+)
 
 pytest_plugins = ["tests.server_support"]
 
@@ -153,54 +161,45 @@ def test_a_stuck_query_gets_the_primary_killed_once_then_runs_apart(engine: Fail
 
 
 def test_a_refused_heavy_query_is_a_503_with_retry_after(server_settings: Settings, store: Path) -> None:
-    app = standalone_app(server_settings.with_(store_path=store))
-    engine = app.extensions["alatau_kg"].engine
-    try:
-        with serving(app, engine) as live:
-            # the endpoint sends the query with its base IRI declared (server/sparql/protocol.py)
-            engine.heavy.flag(failover.fingerprint(f"BASE <{live.sparql}>\n{STUCK}"))
-            for slot in range(engine.heavy.slots):  # every slot taken
-                engine.heavy.take_slot(slot + 1)
-            response = requests.get(live.sparql, params={"query": STUCK}, timeout=30)
-            body = assert_error(response, 503, "query_quarantined")
-            assert int(response.headers["Retry-After"]) == body["retry_after_s"] > 0
-            assert requests.get(live.sparql, params={"query": SIMPLE}, timeout=30).json()["boolean"]
-    finally:
-        engine.stop()
+    with serving_standalone(server_settings.with_(store_path=store)) as live:
+        engine: Failover = live.engine  # type: ignore[assignment]
+        # the endpoint sends the query with its base IRI declared (server/sparql/protocol.py)
+        engine.heavy.flag(failover.fingerprint(f"BASE <{live.sparql}>\n{STUCK}"))
+        for slot in range(engine.heavy.slots):  # every slot taken
+            engine.heavy.take_slot(slot + 1)
+        response = requests.get(live.sparql, params={"query": STUCK}, timeout=30)
+        body = assert_error(response, 503, "query_quarantined")
+        assert int(response.headers["Retry-After"]) == body["retry_after_s"] > 0
+        assert requests.get(live.sparql, params={"query": SIMPLE}, timeout=30).json()["boolean"]
 
 
 def test_a_write_refreshes_a_running_standby(server_settings: Settings, store: Path) -> None:
     """Writable, one process: the standby serves a backup of the store; a write committed while it
     runs starts it again on a new backup, so it is never more than a moment behind."""
     token = "failover-writer"
-    app = standalone_app(
-        server_settings.with_(
-            store_path=store,
-            tokens=f"w:writer:{digest(token)}",
-            tokens_file=store.parent / "none.json",
-            guard_writes=False,
-        )
+    settings = server_settings.with_(
+        store_path=store,
+        tokens=f"w:writer:{digest(token)}",
+        tokens_file=store.parent / "none.json",
+        guard_writes=False,
     )
-    engine: Failover = app.extensions["alatau_kg"].engine
-    try:
-        with serving(app, engine) as live:
-            assert engine.standby.ready
-            graph = "https://w3id.org/alatau-kg/graph/source/x"
-            update = f"INSERT DATA {{ GRAPH <{graph}> {{ <http://e/s> <http://e/p> 1 }} }}"
-            response = requests.post(
-                live.url + "/update",
-                data=update.encode(),
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/sparql-update"},
-                timeout=30,
-            )
-            assert response.status_code == 200, response.text
-            ask = "ASK { <http://e/s> <http://e/p> 1 }"
-            assert wait_until(lambda: engine.standby.restarts == 1 and engine.standby.ready)
-            on_standby = engine.standby.query(ask, accept=CSV, union_default_graph=True).body
-            assert on_standby == b"true"
-            assert engine.standby.kills == 0 and engine.standby.crashes == 0
-    finally:
-        engine.stop()
+    with serving_standalone(settings) as live:
+        engine: Failover = live.engine  # type: ignore[assignment]
+        assert engine.standby.ready
+        graph = "https://w3id.org/alatau-kg/graph/source/x"
+        update = f"INSERT DATA {{ GRAPH <{graph}> {{ <http://e/s> <http://e/p> 1 }} }}"
+        response = requests.post(
+            live.url + "/update",
+            data=update.encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/sparql-update"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        ask = "ASK { <http://e/s> <http://e/p> 1 }"
+        assert wait_until(lambda: engine.standby.restarts == 1 and engine.standby.ready)
+        on_standby = engine.standby.query(ask, accept=CSV, union_default_graph=True).body
+        assert on_standby == b"true"
+        assert engine.standby.kills == 0 and engine.standby.crashes == 0
 
 
 # --- loading from the store's snapshot ---------------------------------------------------------------

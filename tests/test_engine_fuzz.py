@@ -22,8 +22,7 @@ from hypothesis import strategies as st
 from bench.overflow import CONSTRUCTS
 from kg.changes.tokens import digest
 from kg.config import Settings
-from server.deploy import standalone_app
-from tests.server_support import Live, serving
+from tests.server_support import Live, serving_standalone
 from tests.w3c.manifest import SUITE_ROOT
 
 pytest_plugins = ["tests.server_support"]
@@ -54,20 +53,14 @@ def served(server_settings: Settings, tmp_path_factory: pytest.TempPathFactory) 
     """The read-only production engine model, and, at /validate, a writer (one process)."""
     store = tmp_path_factory.mktemp("fuzz") / "store"
     shutil.copytree(server_settings.store_path, store)
-    app = standalone_app(
-        server_settings.with_(
-            store_path=store,
-            tokens=f"fuzz:writer:{digest('fuzz-token')}",
-            tokens_file=Path(store.parent / "none.json"),
-            guard_writes=False,
-        )
+    settings = server_settings.with_(
+        store_path=store,
+        tokens=f"fuzz:writer:{digest('fuzz-token')}",
+        tokens_file=Path(store.parent / "none.json"),
+        guard_writes=False,
     )
-    engine = app.extensions["alatau_kg"].engine
-    try:
-        with serving(app, engine) as live:
-            yield live
-    finally:
-        engine.stop()
+    with serving_standalone(settings) as live:
+        yield live
 
 
 def _engines_untouched(live: Live) -> None:
