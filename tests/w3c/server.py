@@ -29,6 +29,9 @@ def oxigraph_binary() -> str:
     return found
 
 
+STARTS = 3  # attempts to start a server, each on a port of its own
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now (on 127.0.0.1)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -53,22 +56,39 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, timeout: float) -
 
 @contextlib.contextmanager
 def oxigraph_server(timeout: float = 20.0) -> Iterator[str]:
-    """Run ``oxigraph serve --bind 127.0.0.1:<free port>``; yield its base URL; stop it afterwards."""
-    port = free_port()
-    process = subprocess.Popen(
-        [oxigraph_binary(), "serve", "--bind", f"127.0.0.1:{port}"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
+    """Run ``oxigraph serve --bind 127.0.0.1:<free port>``; yield its base URL; stop it afterwards.
+
+    The port is free when chosen, but another socket (any outgoing connection's ephemeral port) may
+    take it before the server binds it: a server that exits at once is started again on another
+    port (seen once on a fresh clone: the whole Graph Store suite errored)."""
+    for attempt in range(1, STARTS + 1):
+        port = free_port()
+        process = subprocess.Popen(
+            [oxigraph_binary(), "serve", "--bind", f"127.0.0.1:{port}"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(process, base_url + "/query", timeout)
+            break
+        except RuntimeError:  # it exited: the port was taken meanwhile
+            if attempt == STARTS:
+                raise
+        except BaseException:
+            _stop(process)
+            raise
     try:
-        _wait_until_up(process, base_url + "/query", timeout)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
