@@ -350,16 +350,19 @@ def test_construct_and_describe_are_cut_without_any_signal(store):
 
 def test_a_timeout_is_an_error_unless_the_client_asks_for_anytime_results():
     require_virtuoso()
-    # queries stopped after 2 s, and none refused up front for its estimated cost
+    # queries stopped after 4 s, and none refused up front for its estimated cost. Measured on
+    # 7.2.x: an anytime timeout ends the query on a 2 s step (timeout=500 or 1000 answers after ~2 s,
+    # 3000 after ~4 s); with the hard limit at 2 s the two raced, and under load the hard limit won.
     with VirtuosoProcess(
-        max_query_execution_time_s=2, ini={"SPARQL": {"MaxQueryCostEstimationTime": 0}}
+        max_query_execution_time_s=4, ini={"SPARQL": {"MaxQueryCostEstimationTime": 0}}
     ) as v:
         hard = query(v, CROSS_COUNT)
         assert hard.status_code == 500 and hard.headers["Content-Type"] == "text/plain"
         assert hard.text.startswith("Virtuoso S1T00 Error SR171: Transaction timed out")
         # timeout=<ms> turns on "anytime" answers: 200 with whatever was found when the time ran out
         anytime = query(v, CROSS_COUNT, params=[("timeout", "1000")])
-        assert anytime.status_code == 200
+        assert anytime.status_code == 200, (anytime.headers, anytime.text[:300])
+        assert int(anytime.headers["X-Exec-Milliseconds"]) < 4000
         assert anytime.headers["X-SQL-State"] == "S1TAT"
         assert anytime.headers["X-SQL-Message"].startswith("RC...: Returning incomplete results")
         assert {"X-Exec-Milliseconds", "X-Exec-DB-Activity"} <= set(anytime.headers)
