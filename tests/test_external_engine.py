@@ -5,7 +5,6 @@ union parameter off. Queries, pages and health work; writes are refused (read-on
 from __future__ import annotations
 
 import io
-import subprocess
 from collections.abc import Iterator
 
 import pyoxigraph as ox
@@ -14,10 +13,11 @@ import requests
 
 from kg.build import build
 from kg.engine.local import OxigraphStore
-from kg.engine.process import _free_port, _post_nquads, _terminate, _wait_listening, find_oxigraph
+from kg.engine.process import _post_nquads
 from kg.rdf.names import Names
 from server.deploy import standalone_app
 from tests.server_support import fixture_settings, serving
+from tests.w3c import server as w3c_server
 
 
 @pytest.fixture(scope="module")
@@ -27,18 +27,9 @@ def external(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     build(settings)
     buffer = io.BytesIO()
     OxigraphStore(Names(), store, read_only=True).raw.dump(buffer, ox.RdfFormat.N_QUADS)
-    port = _free_port()
-    process = subprocess.Popen(
-        [find_oxigraph(), "serve", "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_listening(process, port)
-        _post_nquads(port, buffer.getvalue())
-        yield f"http://127.0.0.1:{port}/query"
-    finally:
-        _terminate(process)
+    with w3c_server.oxigraph_server("--union-default-graph") as base_url:
+        _post_nquads(int(base_url.rsplit(":", 1)[1]), buffer.getvalue())
+        yield f"{base_url}/query"
 
 
 def test_the_service_runs_in_front_of_an_external_store(external, tmp_path):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,30 +23,21 @@ from kg.changes.tokens import digest
 from kg.changes.writer import Writer
 from kg.config import Settings
 from kg.engine.local import OxigraphStore
-from kg.engine.process import _free_port, _terminate, _wait_listening, find_oxigraph
 from kg.errors import ChangeRejected
 from kg.rdf.names import Names
 from server.cli import main
 from tests.server_support import ServeProcess, serve_process
 from tests.test_writes import BASE, PREFIXES, WRITER, WRITER_TOKEN, school_update
+from tests.w3c import server as w3c_server
 
 NAMES = Names()
 AK = "https://w3id.org/alatau-kg/def/ontology#"
 
 
-@contextlib.contextmanager
-def oxigraph_server(location: Path) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [find_oxigraph(), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_listening(process, port)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _terminate(process)
+def oxigraph_server(location: Path) -> contextlib.AbstractContextManager[str]:
+    """An ``oxigraph serve`` on disk at ``location`` (started again on another port if its port was
+    taken before it bound it)."""
+    return w3c_server.oxigraph_server("--location", str(location))
 
 
 @pytest.fixture(scope="module")

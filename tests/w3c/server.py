@@ -55,8 +55,9 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, timeout: float) -
 
 
 @contextlib.contextmanager
-def oxigraph_server(timeout: float = 20.0) -> Iterator[str]:
-    """Run ``oxigraph serve --bind 127.0.0.1:<free port>``; yield its base URL; stop it afterwards.
+def oxigraph_server(*serve_args: str, timeout: float = 20.0) -> Iterator[str]:
+    """Run ``oxigraph serve --bind 127.0.0.1:<free port>`` (in memory, or as ``serve_args`` say, e.g.
+    ``--location DIR``); yield its base URL; stop it afterwards.
 
     The port is free when chosen, but another socket (any outgoing connection's ephemeral port) may
     take it before the server binds it: a server that exits at once is started again on another
@@ -64,7 +65,7 @@ def oxigraph_server(timeout: float = 20.0) -> Iterator[str]:
     for attempt in range(1, STARTS + 1):
         port = free_port()
         process = subprocess.Popen(
-            [oxigraph_binary(), "serve", "--bind", f"127.0.0.1:{port}"],
+            [oxigraph_binary(), "serve", *serve_args, "--bind", f"127.0.0.1:{port}"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
