@@ -46,14 +46,25 @@ def test_layout_and_comments_do_not_make_another_query() -> None:
         ('SELECT * { ?s ?p "#x" }', 'SELECT * { ?s ?p "" }'),  # not a comment in a string
         ("SELECT * { ?s <http://e/#a> ?o }", "SELECT * { ?s <http://e/> ?o }"),  # nor in an IRI
         ("SELECT * { ?s ?p 1.5 }", "SELECT * { ?s ?p 1 .5 }"),  # a space is kept where there was one
+        # a string broken by a line end (a syntax error) is not the string with a space
+        ('SELECT ("a b" AS ?x) {}', 'SELECT ("a\nb" AS ?x) {}'),
+        ("SELECT ('a b' AS ?x) {}", "SELECT ('a\r\nb' AS ?x) {}"),
+        # the separator of the normal form, inside a string: the tokens are kept apart
+        ('SELECT ("a\x1fb" AS ?x) {}', 'SELECT ("a" "b" AS ?x) {}'),
+        ('SELECT ("a\\u001Fb" AS ?x) {}', 'SELECT ("a" "b" AS ?x) {}'),
     ],
 )
 def test_different_queries_have_different_keys(a: str, b: str) -> None:
     assert normalise(a) != normalise(b)
 
 
+def test_a_codepoint_escape_is_the_character_it_stands_for() -> None:
+    assert normalise('SELECT * { ?s ?p "\\u0041" }') == normalise('SELECT * { ?s ?p "A" }')
+
+
 def test_the_dataset_and_the_format_are_in_the_key() -> None:
     base = key_of(COUNT, JSON)
+    assert key_of(COUNT, JSON, base="http://a/sparql") != base
     assert key_of(COUNT, "text/csv") != base
     assert key_of(COUNT, JSON, ["http://g/1"]) != base
     assert key_of(COUNT, JSON, (), ["http://g/1"]) != base
@@ -133,6 +144,21 @@ def test_a_repeated_query_is_a_hit_with_the_same_etag(live: Live) -> None:
     )
     assert other_format.headers["X-Cache"] == "miss"
     assert other_format.headers["ETag"] != first.headers["ETag"]
+
+
+def test_a_cached_answer_is_never_served_for_a_query_that_differs_inside_a_string(live: Live) -> None:
+    """The two texts differ only in the white space of a string: one is a query, the other a syntax
+    error (a short string cannot hold a line end). The first's answer is cached; the second is refused."""
+    valid = 'SELECT ("cache a b" AS ?x) {}'
+    first = requests.get(live.sparql, params={"query": valid}, headers={"Accept": JSON}, timeout=30)
+    assert first.status_code == 200
+    again = requests.get(live.sparql, params={"query": valid}, headers={"Accept": JSON}, timeout=30)
+    assert again.headers["X-Cache"] == "hit"
+    broken = requests.get(
+        live.sparql, params={"query": valid.replace("a b", "a\nb")}, headers={"Accept": JSON}, timeout=30
+    )
+    assert broken.status_code == 400, broken.text
+    assert broken.json()["error"] == "query_syntax_error"
 
 
 def test_if_none_match_gets_a_304_without_a_body(live: Live) -> None:

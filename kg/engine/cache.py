@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from kg.engine import Engine, EngineResponse
-from kg.rdf.sparql import normalise, shape
+from kg.rdf.sparql import Normal, normalise, shape
 
 ENTRY_OVERHEAD = 200  # bytes an entry costs besides its body and key (objects, dict slots)
+TOKEN_OVERHEAD = 57  # a normal form kept as a tuple: each token's string object and slot
 
-Key = tuple[str, str, tuple[str, ...], tuple[str, ...], bool]
+# (base IRI, normal form, media type, default graphs, named graphs, union default graph)
+Key = tuple[str, Normal, str, tuple[str, ...], tuple[str, ...], bool]
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,9 @@ def key_of(
     default_graphs: Sequence[str] = (),
     named_graphs: Sequence[str] = (),
     union_default_graph: bool = False,
+    base: str = "",
 ) -> Key:
-    return (normalise(query), accept, tuple(default_graphs), tuple(named_graphs), union_default_graph)
+    return (base, normalise(query), accept, (*default_graphs,), (*named_graphs,), union_default_graph)
 
 
 def etag_of(key: Key, version: str) -> str:
@@ -104,7 +107,11 @@ class ResultCache:
     def put(self, key: Key, version: str, response: EngineResponse) -> Entry:
         """Keep ``response`` (read under ``version``) and return its entry; a result read under a
         version the cache has since left is returned but not kept."""
+        normal = key[1]
         size = len(response.body) + len(key[0]) + ENTRY_OVERHEAD
+        size += (
+            len(normal) if isinstance(normal, str) else sum(map(len, normal)) + TOKEN_OVERHEAD * len(normal)
+        )
         entry = Entry(response, etag_of(key, version), size)
         if not self.enabled or size > self.max_entry_bytes:
             return entry

@@ -187,23 +187,25 @@ def shape(text: str, base: str = "", tokens: list[Token] | None = None) -> Shape
     return Shape(form, services, dataset, volatile)
 
 
-# Strings and IRIs, kept as they are; runs of whitespace and comments between tokens, which mean
-# one space to a SPARQL parser (https://www.w3.org/TR/sparql11-query/#whitespace).
-_LAYOUT = re.compile(
-    r"""(?P<keep>\"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|$)
-               |'\'\'(?:[^'\\]|\\.|'(?!''))*(?:'\'\'|$)
-               |"(?:[^"\\\n\r]|\\.)*"?
-               |'(?:[^'\\\n\r]|\\.)*'?
-               |<[^<>"{}|^`\\\x00-\x20]*>)
-     | (?:\s|\#[^\n\r]*)+""",
-    re.VERBOSE | re.DOTALL,
-)
+Normal = str | tuple[str, ...]  # what normalise() gives
+_APART = "\x1f"  # between tokens in a normal form: a control character, in no IRI and no query's layout
 
 
-def normalise(text: str) -> str:
-    """The query with every run of whitespace and comments outside strings and IRIs made one space,
-    and none at either end: two texts with the same normal form are the same query to a parser."""
-    return _LAYOUT.sub(lambda m: m.group("keep") or " ", text).strip()
+def normalise(text: str, tokens: list[Token] | None = None) -> Normal:
+    """The query as the texts of its tokens (:func:`tokenize`: codepoint escapes replaced, whitespace
+    and comments gone, which mean nothing to a SPARQL parser between tokens,
+    https://www.w3.org/TR/sparql11-query/#whitespace): two texts with the same normal form are the
+    same query. ``tokens``: the text's, when the caller has them.
+
+    The texts are joined by a character no token holds (else they are kept apart, as a tuple, never
+    equal to a string). Joined by a space, as layout would be, the pieces of a string broken by a line
+    end (``"a⏎b"``, refused by any parser) would read as another query's string ``"a b"``, and the
+    cached answer to the one would be served for the other."""
+    texts = [token[1] for token in (tokenize(text) if tokens is None else tokens)]
+    joined = _APART.join(texts)
+    if joined.count(_APART) == max(len(texts) - 1, 0):
+        return joined
+    return tuple(texts)
 
 
 # --- update text surgery (guarded writes) -------------------------------------------------------

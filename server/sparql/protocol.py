@@ -31,7 +31,7 @@ from kg.errors import KGError, QueryQuarantined, QuerySyntaxError, QueryTimeout,
 from kg.rdf.complexity import Complexity, measure_tokens
 from kg.rdf.formats import Format
 from kg.rdf.names import VIEWS
-from kg.rdf.sparql import Shape, normalise, shape, tokenize
+from kg.rdf.sparql import Normal, Shape, normalise, shape, tokenize
 from server.core import negotiation
 from server.core.clients import Client
 from server.core.context import Context, context
@@ -236,7 +236,7 @@ def answer(
     version = ""
     if cache.enabled and not query_shape.services and not query_shape.volatile:
         version = ctx.version.token()
-        key = (f"BASE <{base}> {normal}", chosen.media_type, (*default_graphs,), (*named_graphs,), union)
+        key = (base, normal, chosen.media_type, (*default_graphs,), (*named_graphs,), union)
         entry = cache.get(key, version)
         ctx.metrics.cache_lookup("sparql", entry is not None)
         if entry is not None:
@@ -317,17 +317,21 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 # (base, query) -> its shape, normal form and complexity
-_READ: dict[tuple[str, str], tuple[Shape, str, Complexity]] = {}
+_READ: dict[tuple[str, str], tuple[Shape, Normal, Complexity]] = {}
 
 
-def _read_query(query: str, base: str) -> tuple[Shape, str, Complexity]:
+def _read_query(query: str, base: str) -> tuple[Shape, Normal, Complexity]:
     """The query's shape, normal form (:func:`kg.rdf.sparql.normalise`) and complexity
     (:func:`kg.rdf.complexity.measure`), remembered for a while: a client that repeats a query sends
     the same text."""
     found = _READ.get((base, query))
     if found is None:
         tokens = tokenize(query)  # once, for both
-        found = (shape(query, base=base, tokens=tokens), normalise(query), measure_tokens(tokens, len(query)))
+        found = (
+            shape(query, base=base, tokens=tokens),
+            normalise(query, tokens),
+            measure_tokens(tokens, len(query)),
+        )
         if len(_READ) >= 4096:
             _READ.clear()
         _READ[(base, query)] = found
