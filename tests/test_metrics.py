@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ from kg.config import Settings
 from kg.engine import events
 from kg.engine.process import OxigraphProcess
 from server.app import create_app
+from server.deploy import LOG_FORMAT, LineFormatter
 from tests.server_support import PATHOLOGICAL, serve_process, wait_until, workers_seen
 
 pytest_plugins = ["tests.server_support"]
@@ -140,3 +142,28 @@ def test_refused_complex_queries_and_engine_restarts_reach_the_metrics(
         found = scraped()
         assert value(found, "alatau_kg_engine_refusals_total", limit="max_group_depth") == 1
         assert value(found, "alatau_kg_refusals_total", code="query_too_complex") == 1
+
+
+@pytest.mark.parametrize(
+    "created",
+    [
+        1_780_000_000.0,
+        1_780_000_000.999,
+        1_780_000_001.0005,
+        1_780_000_001.5,
+        1_780_003_600.25,
+        1_780_000_000.5,
+    ],
+)
+def test_the_log_formatter_writes_what_logging_formatter_writes(created: float) -> None:
+    """The date and time made once a second (LineFormatter) are logging.Formatter's own, to the ms,
+    whatever second came before."""
+    ours, reference = LineFormatter(), logging.Formatter(LOG_FORMAT)
+    for at in (created - 1.25, created, created + 0.0004, created):
+        record = logging.LogRecord(
+            "alatau_kg.access", logging.INFO, __file__, 1, "%s %d", ("GET /", 200), None
+        )
+        record.created, record.msecs = at, int((at - int(at)) * 1000) + 0.0
+        assert ours.format(record) == reference.format(record)
+    record.created = created
+    assert ours.formatTime(record, "%H") == reference.formatTime(record, "%H")  # a format of one's own

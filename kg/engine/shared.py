@@ -3,23 +3,23 @@
 
 Everything lives in anonymous shared mappings made before the fork. The engine's state has one
 writer at a time (a sequence lock lets readers retry a read that overlapped a write); the heavy
-queries' table is written by every worker, under a POSIX record lock (``lockf``: per process, so it
-is released if a worker dies holding it) and a thread lock (``lockf`` does not exclude threads of one
-process).
+queries' tables are written by every thread of every worker, under one lock (:class:`TableLock`).
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
+import logging
 import mmap
-import os
+import multiprocessing
 import struct
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+
+log = logging.getLogger("alatau_kg.engine")
+
+TAKE_OVER_S = 1.0  # a table lock held this long: its holder died holding it (TableLock)
 
 _FIELDS = (
     "ready",
@@ -133,23 +133,13 @@ class HeavyQueries:
         self._suspects = mmap.mmap(-1, self._ROW.size * self.SIZE)
         self._running = mmap.mmap(-1, self._ROW.size * self.SIZE)
         self._standby = mmap.mmap(-1, self._ROW.size * max(1, slots))
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as this; lockf locks it)
-        self._threads = threading.Lock()
-        self._pid = os.getpid()
+        self._lock = TableLock()
 
     def close(self) -> None:
-        self._file.close()
+        """Nothing to give back: the lock and the tables go with the object (and the processes)."""
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        if self._pid != os.getpid():  # a forked process: a thread lock of its own
-            self._threads, self._pid = threading.Lock(), os.getpid()
-        with self._threads:
-            fcntl.lockf(self._file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.lockf(self._file, fcntl.LOCK_UN)
+    def _locked(self) -> TableLock:
+        return self._lock
 
     def _rows(self, table: mmap.mmap) -> Iterator[tuple[int, int, int]]:
         for i in range(len(table) // self._ROW.size):
@@ -246,6 +236,33 @@ class HeavyQueries:
 
 
 _FREE = bytes(HeavyQueries._ROW.size)  # a free row: no key, no time
+
+
+class TableLock:
+    """Excludes every thread of every process forked after it was made: a POSIX semaphore in shared
+    memory (:func:`multiprocessing.Lock`). Taken and given back free, it makes no system call (the
+    record lock it replaces, ``lockf``, made two per use: four per query).
+
+    Unlike a record lock, it is not given back when its holder dies: a worker killed (SIGKILL) while
+    holding it, between two statements, would hold it for ever. So a thread that waited
+    :data:`TAKE_OVER_S` for it (a use lasts microseconds) takes it over, and the lock is whole again
+    when that thread gives it back. The tables only steer queries between the engines: the worst a
+    wrong take-over does is let two threads write the tables at once, once."""
+
+    def __init__(self) -> None:
+        self._semaphore = multiprocessing.Lock()
+        self.taken_over = 0  # in this process
+
+    def __enter__(self) -> None:
+        if not self._semaphore.acquire(timeout=TAKE_OVER_S):
+            self.taken_over += 1
+            log.warning("the heavy queries' table lock was held %g s: taken over", TAKE_OVER_S)
+
+    def __exit__(self, *exc: object) -> None:
+        try:  # noqa: SIM105 (on every query's path: contextlib.suppress costs more)
+            self._semaphore.release()
+        except ValueError:  # given back already, by a thread that had taken it over
+            pass
 
 
 def _now_ms() -> int:

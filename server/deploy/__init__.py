@@ -271,11 +271,31 @@ def _worker_writer(settings: Settings, durable: OxigraphProcess, engine: Failove
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class LineFormatter(logging.Formatter):
+    """:class:`logging.Formatter` with its default date and time (``2026-12-04 18:21:22,353``), the
+    date and time to the second made once a second: every request logs a line, and ``time.strftime``
+    was a fifth of a line's cost."""
+
+    def __init__(self, fmt: str = LOG_FORMAT) -> None:
+        super().__init__(fmt)
+        self._second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        last, text = self._second  # one tuple, read and replaced whole: safe between threads
+        if last != second:
+            text = time.strftime(self.default_time_format, self.converter(second))
+            self._second = (second, text)
+        return f"{text},{int(record.msecs):03d}"  # logging.Formatter.default_msec_format
+
+
 def _configure_logging() -> None:
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.setFormatter(LineFormatter())
         root.addHandler(handler)
         root.setLevel(logging.INFO)
         # Every request logs a line. Our format uses neither the caller's file and line nor thread or
