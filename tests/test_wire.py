@@ -235,3 +235,34 @@ def test_a_socket_idle_too_long_is_not_reused(canned) -> None:
     time.sleep(0.3)
     assert wire.exchange("GET", "/", {}, b"", deadline=soon(), cap=100).body == b"ok"
     assert wire.opened == 2 and server.accepted == 2
+
+
+def test_a_body_larger_than_the_socket_buffer_is_sent_whole_or_times_out(canned) -> None:
+    """The socket is non-blocking: a request the kernel cannot take at once is written as the server
+    reads it, and a server that stops reading makes the deadline pass, not a hang."""
+    body = bytes(range(256)) * 32_768  # 8 MiB: many times a loopback socket's buffer
+
+    def script(connection: socket.socket) -> None:
+        data = b""
+        while len(data.partition(b"\r\n\r\n")[2]) < len(body):  # the head, then the body whole
+            data += connection.recv(1 << 20)
+            time.sleep(0.001)  # a slow reader: the client's buffer fills up
+        received.append(data.partition(b"\r\n\r\n")[2])
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    received: list[bytes] = []
+    server = canned(script)
+    wire = Wire("127.0.0.1", server.port)
+    answer = wire.exchange("POST", "/echo", {}, body, deadline=soon(10), cap=100)
+    assert answer.status == 200 and received == [body]
+
+    def never_reads(connection: socket.socket) -> None:
+        time.sleep(3)
+
+    stuck = canned(never_reads)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        Wire("127.0.0.1", stuck.port).exchange(
+            "POST", "/stuck", {}, body, deadline=time.monotonic() + 0.5, cap=100
+        )
+    assert 0.45 < time.monotonic() - started < 2

@@ -25,6 +25,7 @@ what a failure means. Plain ``http`` only: a store behind TLS is spoken to throu
 from __future__ import annotations
 
 import os
+import select
 import socket
 import threading
 import time
@@ -201,25 +202,26 @@ class Wire:
     def _over(
         self, sock: socket.socket, reused: bool, request: bytes, deadline: float, cap: int
     ) -> tuple[Answer, bool]:
+        """The exchange on ``sock`` (non-blocking: every wait is a ``poll`` up to ``deadline``)."""
+        waiting = select.poll()
         try:
-            sock.settimeout(max(0.001, deadline - time.monotonic()))
-            sock.sendall(request)
+            _send_all(sock, waiting, request, deadline)
         except TimeoutError:
             raise
         except OSError as exc:
             raise NotAnswered(reused, exc) from exc
+        waiting.register(sock, select.POLLIN)
         reader = _Reader(cap)
         parser = reader.parser = httptools.HttpResponseParser(reader)
         received = 0
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or not waiting.poll(remaining * 1000):
                 raise TimeoutError("the deadline passed")
-            sock.settimeout(remaining)
             try:
                 data = sock.recv(RECEIVE)
-            except TimeoutError:
-                raise
+            except BlockingIOError:  # woken for nothing to read after all: wait again
+                continue
             except OSError as exc:
                 if received == 0:
                     raise NotAnswered(reused, exc) from exc
@@ -276,12 +278,17 @@ class Wire:
         except OSError as exc:
             raise Unreachable(f"{self._authority}: {exc}") from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # Non-blocking for good: waits are polls up to the request's deadline. A timeout set per
+        # request (settimeout) cost a system call each time, three a query, besides the poll.
+        sock.setblocking(False)
         self.opened += 1
         return sock, False
 
     def _give_back(self, sock: socket.socket) -> None:
+        # Given back by the thread that took it, so in the process that took it (a fork copies only
+        # the forking thread; the child closes its copies of the idle ones in _take).
         with self._lock:
-            if self._pid == os.getpid() and len(self._idle) < self.max_idle:
+            if len(self._idle) < self.max_idle:
                 self._idle.append(sock)
                 self._since[sock] = time.monotonic()
                 return
@@ -311,14 +318,28 @@ def _quiet(sock: socket.socket) -> bool:
     """Whether an idle socket has nothing to read: neither the server's close nor something it sent
     unasked (Oxigraph answers ``500`` on a connection idle past its read timeout, then closes it).
     A socket that has is not reused: that would be read as the next request's answer."""
-    sock.settimeout(0.0)  # with a timeout, Python would wait for something to read
     try:
-        sock.recv(1, socket.MSG_PEEK)
+        sock.recv(1, socket.MSG_PEEK)  # non-blocking: answers at once
     except BlockingIOError:
         return True
     except OSError:
         return False
     return False
+
+
+def _send_all(sock: socket.socket, waiting: select.poll, data: bytes, deadline: float) -> None:
+    """Write ``data`` whole on the non-blocking ``sock``, waiting (up to ``deadline``) whenever the
+    socket's buffer is full; one ``send`` for a request that fits it."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[sock.send(view) :]
+        except BlockingIOError:
+            waiting.register(sock, select.POLLOUT)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not waiting.poll(remaining * 1000):
+                raise TimeoutError("the deadline passed") from None
+            waiting.unregister(sock)
 
 
 def _until_closed(reader: _Reader) -> bool:
