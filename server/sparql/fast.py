@@ -25,12 +25,12 @@ import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
 
 from server.core.context import Context
 from server.core.errors import HttpError
+from server.core.forms import parse_form
 from server.core.observation import Observer
 from server.sparql.protocol import (
     FORM_MEDIA_TYPE,
@@ -133,9 +133,7 @@ class FastQueries:
         self, method: str, content_type: str, query_string: str, body: str | None
     ) -> QueryRequest | None:
         try:
-            args = parse_qsl(
-                query_string.encode("latin-1").decode(), keep_blank_values=True, errors="werkzeug.url_quote"
-            )
+            args = parse_form(query_string.encode("latin-1").decode())
         except UnicodeError:
             return None
         if method == "GET":
@@ -150,7 +148,7 @@ class FastQueries:
                 return None
             return _operation(MultiDict(args), [body])
         if media_type == FORM_MEDIA_TYPE:
-            form = parse_qsl(body, keep_blank_values=True, errors="werkzeug.url_quote")
+            form = parse_form(body)
             params = MultiDict([*args, *form])
             return _operation(params, params.getlist("query"))
         return None

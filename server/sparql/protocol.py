@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, g, request
 from werkzeug.datastructures import MultiDict
@@ -36,6 +36,7 @@ from server.core import negotiation
 from server.core.clients import Client
 from server.core.context import Context, context
 from server.core.errors import HttpError
+from server.core.forms import parse_form
 from server.sparql import description
 
 bp = Blueprint("sparql", __name__)
@@ -102,7 +103,7 @@ def read_request() -> QueryRequest:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise HttpError(400, "bad_request", f"the form is not UTF-8 (byte {exc.start})") from exc
-        form = parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")
+        form = parse_form(text)
         params = MultiDict([*request.args.items(multi=True), *form])
         return _from_params(params, params.getlist("query"))
     if media_type == QUERY_MEDIA_TYPE:
