@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from kg.engine.client import SparqlClient
 from kg.engine.process import OxigraphProcess
 from kg.engine.wire import Broken, Headers, NotAnswered, TooLarge, Unreachable, Wire
 
@@ -266,3 +267,20 @@ def test_a_body_larger_than_the_socket_buffer_is_sent_whole_or_times_out(canned)
             "POST", "/stuck", {}, body, deadline=time.monotonic() + 0.5, cap=100
         )
     assert 0.45 < time.monotonic() - started < 2
+
+
+def test_idle_sockets_are_looked_at_unless_the_server_is_ours(
+    server_engine: OxigraphProcess, tmp_path
+) -> None:
+    """The engine we run writes nothing on a connection idle less than its timeout, and its client's
+    sockets are reused without a look; a store we do not run gets the look."""
+    ours = server_engine.client._wire_for(server_engine.query_url)
+    assert (
+        ours is not None
+        and ours.check_idle is False
+        and ours.max_idle_s < server_engine.client.idle_timeout_s
+    )
+    other = SparqlClient(server_engine.query_url)._wire_for(server_engine.query_url)
+    assert other is not None and other.check_idle is True
+    for _ in range(3):  # and it answers, over one socket
+        assert server_engine.query("ASK { ?s ?p ?o }", accept="application/sparql-results+json").status == 200

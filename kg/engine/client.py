@@ -184,8 +184,11 @@ class SparqlClient:
         profile: Profile | str = "auto",
         credentials: tuple[str, str] | None = None,
         grace_s: float | None = None,
+        idle_timeout_s: float | None = None,
     ):
         self._query_url = query_url
+        # the store's own timeout for an idle connection, where it is known (an engine we run)
+        self.idle_timeout_s = idle_timeout_s
         self._update_url = update_url
         self._store_url = store_url
         self.union_param = union_param  # send Oxigraph's union-default-graph (where the store takes it)
@@ -216,6 +219,7 @@ class SparqlClient:
             "profile": self._profile or self._profile_name,
             "credentials": self._auth.credentials if self._auth else None,
             "grace_s": self.grace_s,
+            "idle_timeout_s": self.idle_timeout_s,
         }
         if "timeout_s" in changes and "grace_s" not in changes:
             settings.pop("grace_s")  # the grace follows the timeout
@@ -354,12 +358,15 @@ class SparqlClient:
                 where = (parts.hostname, parts.port or 80)
                 wire = self._wires.get(where)
                 if wire is None:
+                    # Oxigraph closes a connection idle for its timeout (answering 500 on it)
+                    max_idle_s = max(0.5, self.engine_timeout_s / 2)
+                    known = self.idle_timeout_s
                     wire = self._wires[where] = Wire(
                         *where,
                         max_idle=MAX_IDLE_CONNECTIONS,
                         connect_timeout_s=CONNECT_TIMEOUT_S,
-                        # Oxigraph closes a connection idle for its timeout (answering 500 on it)
-                        max_idle_s=max(0.5, self.engine_timeout_s / 2),
+                        max_idle_s=max_idle_s,
+                        check_idle=known is None or max_idle_s >= known,
                     )
             return self._wire_of.setdefault(url, wire)
 

@@ -114,6 +114,7 @@ class OxigraphProcess:
             timeout_s=timeout_s,
             max_result_bytes=max_result_bytes,
             profile=OxigraphProfile(),
+            idle_timeout_s=engine_timeout(timeout_s),  # we start it with --timeout-s that
         )
         self._process: subprocess.Popen[bytes] | None = None
         # ready, generation (incremented by every (re)start), port, pid, kills, crashes: shared with

@@ -16,7 +16,9 @@ a fraction of that (``bench/http_client.py``). What this module owns, and nothin
   list only after a complete answer the server will keep the connection open after; after anything
   else it is closed, so that the rest of a cut answer is never read as the next one. An idle socket
   with something to read (the server closed it, or wrote on it unasked), or idle longer than
-  ``max_idle_s`` (a server closes connections idle past its own timeout), is closed, never reused.
+  ``max_idle_s`` (a server closes connections idle past its own timeout), is closed, never reused
+  (the first check is skipped, ``check_idle=False``, for a server known to write nothing on a
+  connection idle that long: the engine we run ourselves).
 
 It knows nothing of SPARQL and raises nothing of :mod:`kg.errors`: :mod:`kg.engine.client` decides
 what a failure means. Plain ``http`` only: a store behind TLS is spoken to through urllib3.
@@ -146,6 +148,7 @@ class Wire:
         max_idle: int = 32,
         connect_timeout_s: float = 5.0,
         max_idle_s: float = 5.0,
+        check_idle: bool = True,
     ):
         self.host, self.port = host, port
         self.max_idle = max_idle
@@ -156,6 +159,10 @@ class Wire:
         # A socket idle longer is closed, not reused: a server closes a connection idle past its own
         # timeout (Oxigraph's is its query timeout), and a request sent as it does would be lost.
         self.max_idle_s = max_idle_s
+        # Whether an idle socket is looked at (a system call) before it is reused. Not needed where
+        # the server is known to write nothing on a connection idle less than max_idle_s: a socket
+        # it closed meanwhile fails at once, before any answer, and the request is sent again.
+        self.check_idle = check_idle
         self._pid = os.getpid()
         self._lock = threading.Lock()
         weakref.finalize(self, _close_all, self._idle)
@@ -270,7 +277,7 @@ class Wire:
                     break
                 sock = self._idle.pop()
                 since = self._since.pop(sock, 0.0)
-            if time.monotonic() - since <= self.max_idle_s and _quiet(sock):
+            if time.monotonic() - since <= self.max_idle_s and (not self.check_idle or _quiet(sock)):
                 return sock, True
             sock.close()
         try:
