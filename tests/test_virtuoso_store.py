@@ -359,9 +359,16 @@ def test_a_timeout_is_an_error_unless_the_client_asks_for_anytime_results():
         hard = query(v, CROSS_COUNT)
         assert hard.status_code == 500 and hard.headers["Content-Type"] == "text/plain"
         assert hard.text.startswith("Virtuoso S1T00 Error SR171: Transaction timed out")
-        # timeout=<ms> turns on "anytime" answers: 200 with whatever was found when the time ran out
-        anytime = query(v, CROSS_COUNT, params=[("timeout", "1000")])
-        assert anytime.status_code == 200, (anytime.headers, anytime.text[:300])
+        # timeout=<ms> turns on "anytime" answers: 200 with whatever was found when the time ran out.
+        # Once in a full run of our suite (not reproduced alone, nor under CPU load) it was the hard
+        # limit's 500 instead: a few tries, each a 200 of that kind or that 500, at least one a 200.
+        tries = [query(v, CROSS_COUNT, params=[("timeout", "1000")]) for _ in range(3)]
+        assert all(t.status_code == 200 or t.text.startswith("Virtuoso S1T00 Error SR171") for t in tries), [
+            (t.status_code, t.text[:200]) for t in tries
+        ]
+        answered = [t for t in tries if t.status_code == 200]
+        assert answered, [t.text[:200] for t in tries]
+        anytime = answered[0]
         assert int(anytime.headers["X-Exec-Milliseconds"]) < 4000
         assert anytime.headers["X-SQL-State"] == "S1TAT"
         assert anytime.headers["X-SQL-Message"].startswith("RC...: Returning incomplete results")
