@@ -359,16 +359,8 @@ def test_a_timeout_is_an_error_unless_the_client_asks_for_anytime_results():
         hard = query(v, CROSS_COUNT)
         assert hard.status_code == 500 and hard.headers["Content-Type"] == "text/plain"
         assert hard.text.startswith("Virtuoso S1T00 Error SR171: Transaction timed out")
-        # timeout=<ms> turns on "anytime" answers: 200 with whatever was found when the time ran out.
-        # Once in a full run of our suite (not reproduced alone, nor under CPU load) it was the hard
-        # limit's 500 instead: a few tries, each a 200 of that kind or that 500, at least one a 200.
-        tries = [query(v, CROSS_COUNT, params=[("timeout", "1000")]) for _ in range(3)]
-        assert all(t.status_code == 200 or t.text.startswith("Virtuoso S1T00 Error SR171") for t in tries), [
-            (t.status_code, t.text[:200]) for t in tries
-        ]
-        answered = [t for t in tries if t.status_code == 200]
-        assert answered, [t.text[:200] for t in tries]
-        anytime = answered[0]
+        # timeout=<ms> turns on "anytime" answers: 200 with whatever was found when the time ran out
+        anytime = _anytime(v, CROSS_COUNT)
         assert int(anytime.headers["X-Exec-Milliseconds"]) < 4000
         assert anytime.headers["X-SQL-State"] == "S1TAT"
         assert anytime.headers["X-SQL-Message"].startswith("RC...: Returning incomplete results")
@@ -378,9 +370,23 @@ def test_a_timeout_is_an_error_unless_the_client_asks_for_anytime_results():
         assert counted == [] or (len(counted) == 1 and int(counted[0]["n"]) < 2400**3), counted
         # a query that yields rows as it goes: a partial answer with no header to say so
         assert query(v, CROSS_ROWS).status_code == 500
-        partial = query(v, CROSS_ROWS, params=[("timeout", "1000")])
-        assert partial.status_code == 200 and x_headers(partial) == {}
+        partial = _anytime(v, CROSS_ROWS)
+        assert x_headers(partial) == {}
         assert 0 < len(rows(partial)) < 10_000
+
+
+def _anytime(v: VirtuosoProcess, text: str) -> requests.Response:
+    """The anytime answer to ``text`` (``timeout=1000``). Twice in full runs of our suite (never alone,
+    nor under CPU load) it was the hard limit's 500 instead: up to three tries, each that 200 or that
+    500, one at least a 200."""
+    tries: list[requests.Response] = []
+    while len(tries) < 3 and not any(t.status_code == 200 for t in tries):
+        tries.append(query(v, text, params=[("timeout", "1000")]))
+    assert all(t.status_code == 200 or t.text.startswith("Virtuoso S1T00 Error SR171") for t in tries), [
+        (t.status_code, t.text[:200]) for t in tries
+    ]
+    assert tries[-1].status_code == 200, [t.text[:200] for t in tries]
+    return tries[-1]
 
 
 # --- errors --------------------------------------------------------------------------------------------
