@@ -10,6 +10,8 @@ import multiprocessing
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -110,6 +112,37 @@ def test_a_worker_asked_to_stop_while_it_starts_stops_at_once(signum: int) -> No
     os.kill(worker.pid or 0, signum)
     worker.join(timeout=10)
     assert worker.exitcode == 128 + signum and time.monotonic() - started < 5
+
+
+FORKED_EARLY = """
+import multiprocessing, os, signal, sys, time
+from server.deploy.granian import stop_forked_workers_while_starting
+
+def worker():  # forked, and still in granian's own start (logging, environment): no load() yet
+    time.sleep(30)
+
+stop_forked_workers_while_starting()
+process = multiprocessing.get_context("fork").Process(target=worker)
+process.start()
+time.sleep(0.5)
+os.kill(process.pid, int(sys.argv[1]))
+process.join(timeout=10)
+print(process.exitcode)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_worker_asked_to_stop_before_it_loads_the_app_stops_at_once(signum: int) -> None:
+    """Between the fork and our load(), granian's worker runs with the master's handlers too."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", FORKED_EARLY, str(int(signum))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split() == [str(128 + signum)] and time.monotonic() - started < 8
 
 
 def test_a_timeout_is_a_503_through_the_workers(server_settings: Settings, two_workers: None) -> None:

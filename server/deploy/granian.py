@@ -89,6 +89,7 @@ class GranianServer:
         server = MPServer("alatau-kg", **self.options)
         threading.Thread(target=self._announce, name="announce", daemon=True).start()
         master = os.getpid()
+        stop_forked_workers_while_starting()
 
         def load() -> Flask:  # in each worker, after the fork
             _stop_while_starting()
@@ -148,6 +149,20 @@ def _stop_while_starting() -> None:
     starting serves nothing, so it may simply go."""
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_now)
+
+
+_STOP_ON_FORK = [False]  # the fork hook is installed (once per process)
+
+
+def stop_forked_workers_while_starting() -> None:
+    """From now on, every process forked from this one (granian's workers) ends at once on SIGTERM or
+    SIGINT from the moment it is forked, until it installs handlers of its own (granian's, once its
+    app is built). Before the app is loaded, granian's worker code configures logging and reads the
+    environment with the master's handlers, which would swallow a stop just as well: once in a full
+    test run a ``serve`` stopped that early hung until the graceful period ended."""
+    if not _STOP_ON_FORK[0]:
+        os.register_at_fork(after_in_child=_stop_while_starting)
+        _STOP_ON_FORK[0] = True
 
 
 def _exit_now(signum: int, frame: FrameType | None) -> None:
