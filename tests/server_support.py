@@ -191,6 +191,20 @@ class ServeProcess:
     def engine_pids(self) -> list[int]:
         return [pid for pid in children(self.process.pid) if "oxigraph" in _cmdline(pid)]
 
+    def stops_within(self, timeout_s: float) -> bool:
+        """Whether the process ended within ``timeout_s``; if not, what it logged since the last line
+        read is printed (the test's captured output says why it hung)."""
+        try:
+            self.process.wait(timeout=timeout_s)
+            return True
+        except subprocess.TimeoutExpired:
+            unread = []
+            while not self.lines.empty():
+                unread.append(self.lines.get_nowait())
+            print(f"serve did not stop within {timeout_s} s; its log since:\n" + "".join(unread[-60:]))
+            print("its processes:", [(pid, _cmdline(pid)) for pid in children(self.process.pid)])
+            return False
+
     def primary_pid(self) -> int | None:
         """The in-memory engine's (``oxigraph serve`` without a store: kg.engine.failover's primary)."""
         return next((p for p in self.engine_pids() if "--location" not in _cmdline(p)), None)
