@@ -375,14 +375,22 @@ def test_a_timeout_is_an_error_unless_the_client_asks_for_anytime_results():
         assert 0 < len(rows(partial)) < 10_000
 
 
+# What an anytime query answers now and then instead of its partial 200 (seen in full runs of our
+# suite, never alone nor under CPU load): the hard limit's timeout, or the query killed by the
+# anytime timer itself.
+ANYTIME_MISSES = (
+    "Virtuoso S1T00 Error SR171",
+    "Virtuoso HY008 Error SR203: Async statement killed by SQLCancel",
+)
+
+
 def _anytime(v: VirtuosoProcess, text: str) -> requests.Response:
-    """The anytime answer to ``text`` (``timeout=1000``). Twice in full runs of our suite (never alone,
-    nor under CPU load) it was the hard limit's 500 instead: up to three tries, each that 200 or that
-    500, one at least a 200."""
+    """The anytime answer to ``text`` (``timeout=1000``): up to three tries, each that 200 or one of
+    :data:`ANYTIME_MISSES`, the last a 200."""
     tries: list[requests.Response] = []
     while len(tries) < 3 and not any(t.status_code == 200 for t in tries):
         tries.append(query(v, text, params=[("timeout", "1000")]))
-    assert all(t.status_code == 200 or t.text.startswith("Virtuoso S1T00 Error SR171") for t in tries), [
+    assert all(t.status_code == 200 or t.text.startswith(ANYTIME_MISSES) for t in tries), [
         (t.status_code, t.text[:200]) for t in tries
     ]
     assert tries[-1].status_code == 200, [t.text[:200] for t in tries]
