@@ -15,6 +15,7 @@ import contextlib
 import os
 import queue
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -30,6 +31,7 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from kg.build import build
+from kg.changes.tokens import digest
 from kg.config import Settings
 from kg.engine import Engine
 from kg.engine.process import OxigraphProcess
@@ -125,6 +127,26 @@ def serving_standalone(settings: Settings) -> Iterator[Live]:
             yield live
     finally:
         engine.stop()
+
+
+def writer_settings(settings: Settings, store: Path, token: str, label: str = "writer") -> Settings:
+    """``settings`` over ``store``, with one writer token (``token``, called ``label``) and writes
+    committed without the guard's validation."""
+    return settings.with_(
+        store_path=store,
+        tokens=f"{label}:writer:{digest(token)}",
+        tokens_file=store.parent / "none.json",
+        guard_writes=False,
+    )
+
+
+def writable_copy(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, token: str, label: str
+) -> Settings:
+    """:func:`writer_settings` over a copy of ``settings``' store (writes leave the original alone)."""
+    store = tmp_path_factory.mktemp(label) / "store"
+    shutil.copytree(settings.store_path, store)
+    return writer_settings(settings, store, token, label)
 
 
 @pytest.fixture(scope="session")

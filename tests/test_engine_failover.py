@@ -18,7 +18,6 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from kg.changes.tokens import digest
 from kg.config import Settings
 from kg.engine import failover
 from kg.engine.failover import Failover
@@ -35,6 +34,7 @@ from tests.server_support import (
     serving,
     serving_standalone,
     wait_until,
+    writer_settings,
 )
 
 pytest_plugins = ["tests.server_support"]
@@ -177,12 +177,7 @@ def test_a_write_refreshes_a_running_standby(server_settings: Settings, store: P
     """Writable, one process: the standby serves a backup of the store; a write committed while it
     runs starts it again on a new backup, so it is never more than a moment behind."""
     token = "failover-writer"
-    settings = server_settings.with_(
-        store_path=store,
-        tokens=f"w:writer:{digest(token)}",
-        tokens_file=store.parent / "none.json",
-        guard_writes=False,
-    )
+    settings = writer_settings(server_settings, store, token, "w")
     with serving_standalone(settings) as live:
         engine: Failover = live.engine  # type: ignore[assignment]
         assert engine.standby.ready

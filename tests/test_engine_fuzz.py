@@ -10,9 +10,7 @@ kg.engine.failover) over the mini store. Examples are derandomized: the same eve
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -20,9 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.overflow import CONSTRUCTS
-from kg.changes.tokens import digest
 from kg.config import Settings
-from tests.server_support import Live, serving_standalone
+from tests.server_support import Live, serving_standalone, writable_copy
 from tests.w3c.manifest import SUITE_ROOT
 
 pytest_plugins = ["tests.server_support"]
@@ -51,14 +48,7 @@ UPDATES = [c for c in CONSTRUCTS if c.update]
 @pytest.fixture(scope="module")
 def served(server_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The read-only production engine model, and, at /validate, a writer (one process)."""
-    store = tmp_path_factory.mktemp("fuzz") / "store"
-    shutil.copytree(server_settings.store_path, store)
-    settings = server_settings.with_(
-        store_path=store,
-        tokens=f"fuzz:writer:{digest('fuzz-token')}",
-        tokens_file=Path(store.parent / "none.json"),
-        guard_writes=False,
-    )
+    settings = writable_copy(server_settings, tmp_path_factory, "fuzz-token", "fuzz")
     with serving_standalone(settings) as live:
         yield live
 

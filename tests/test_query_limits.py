@@ -6,21 +6,18 @@ Real servers on loopback, a real engine; the constructs are the issue's own.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-from kg.changes.tokens import digest
 from kg.config import Settings
 from kg.errors import QueryTooComplex
 from kg.rdf.complexity import Complexity, Limits, measure
 from kg.rdf.formats import rdf_format
 from kg.rdf.parsing import document_depth, parse_bytes
 from kg.rdf.stacks import on_deep_stack
-from tests.server_support import Live, assert_error, serving_standalone
+from tests.server_support import Live, assert_error, serving_standalone, writable_copy
 
 pytest_plugins = ["tests.server_support"]
 
@@ -187,14 +184,7 @@ def test_queries_within_the_limits_are_answered(live: Live) -> None:
 
 @pytest.fixture(scope="module")
 def writable(server_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    store = tmp_path_factory.mktemp("limits") / "store"
-    shutil.copytree(server_settings.store_path, store)
-    settings = server_settings.with_(
-        store_path=store,
-        tokens=f"limits:writer:{digest(TOKEN)}",
-        tokens_file=Path(store.parent / "none.json"),
-        guard_writes=False,
-    )
+    settings = writable_copy(server_settings, tmp_path_factory, TOKEN, "limits")
     with serving_standalone(settings) as server:
         yield server
 

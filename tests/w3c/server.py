@@ -14,6 +14,8 @@ from pathlib import Path
 
 import requests
 
+from kg.engine.process import _terminate
+
 
 def oxigraph_binary() -> str:
     """``$ALATAU_OXIGRAPH_BIN``, else the ``oxigraph`` next to the running Python, else on ``PATH``."""
@@ -78,18 +80,9 @@ def oxigraph_server(*serve_args: str, timeout: float = 20.0) -> Iterator[str]:
             if attempt == STARTS:
                 raise
         except BaseException:
-            _stop(process)
+            _terminate(process)
             raise
     try:
         yield base_url
     finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        _terminate(process)
