@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kg.engine import Engine, EngineResponse
-from kg.rdf.sparql import Normal, normalise, shape
+from kg.rdf.sparql import Normal, Token, normalise, shape, tokenize
 
 ENTRY_OVERHEAD = 200  # bytes an entry costs besides its body and key (objects, dict slots)
 TOKEN_OVERHEAD = 57  # a normal form kept as a tuple: each token's string object and slot
@@ -48,8 +48,11 @@ def key_of(
     named_graphs: Sequence[str] = (),
     union_default_graph: bool = False,
     base: str = "",
+    tokens: list[Token] | None = None,
 ) -> Key:
-    return (base, normalise(query), accept, (*default_graphs,), (*named_graphs,), union_default_graph)
+    """``tokens``: the query's (:func:`kg.rdf.sparql.tokenize`), when the caller has them."""
+    normal = normalise(query, tokens)
+    return (base, normal, accept, (*default_graphs,), (*named_graphs,), union_default_graph)
 
 
 def etag_of(key: Key, version: str) -> str:
@@ -57,10 +60,10 @@ def etag_of(key: Key, version: str) -> str:
     return f'W/"{version}-{digest}"'
 
 
-def cacheable(query: str) -> bool:
+def cacheable(query: str, tokens: list[Token] | None = None) -> bool:
     """Whether a query's result depends on the data alone: not when it calls another service or a
     function whose value changes from one run to the next (RAND, NOW, UUID, STRUUID, BNODE)."""
-    found = shape(query)
+    found = shape(query, tokens=tokens)
     return not found.services and not found.volatile
 
 
@@ -186,10 +189,13 @@ class CachedEngine:
                 union_default_graph=union_default_graph,
             )
 
-        if not self.cache.enabled or not cacheable(sparql):
+        if not self.cache.enabled:
+            return ask()
+        tokens = tokenize(sparql)  # once, for both
+        if not cacheable(sparql, tokens):
             return ask()
         version = self.version()
-        key = key_of(sparql, accept, default_graphs, named_graphs, union_default_graph)
+        key = key_of(sparql, accept, default_graphs, named_graphs, union_default_graph, tokens=tokens)
         entry = self.cache.get(key, version)
         if self._on_lookup is not None:
             self._on_lookup("pages", entry is not None)
