@@ -40,7 +40,7 @@ def test_a_lock_held_by_a_killed_process_is_taken_over() -> None:
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # takes the lock, says so, and waits there to be killed
-        heavy._locked().__enter__()
+        heavy._lock.__enter__()
         os.write(write, b"x")
         time.sleep(60)
         os._exit(0)

@@ -138,9 +138,6 @@ class HeavyQueries:
     def close(self) -> None:
         """Nothing to give back: the lock and the tables go with the object (and the processes)."""
 
-    def _locked(self) -> TableLock:
-        return self._lock
-
     def _rows(self, table: mmap.mmap) -> Iterator[tuple[int, int, int]]:
         for i in range(len(table) // self._ROW.size):
             key, value = self._ROW.unpack_from(table, i * self._ROW.size)
@@ -150,7 +147,7 @@ class HeavyQueries:
         """A free (or stale) row of ``table``, now ``key``'s since now; None if there is none."""
         now = _now_ms()
         stale = now - int(self.stale_s * 1000)
-        with self._locked():
+        with self._lock:
             row = self._free_row(table)
             if row is None:  # none free: a stale one (its worker died before it could free it)
                 row = next((i for i, k, since in self._rows(table) if k == 0 or since < stale), None)
@@ -168,7 +165,7 @@ class HeavyQueries:
 
     def _free(self, table: mmap.mmap, row: int | None) -> None:
         if row is not None:
-            with self._locked():
+            with self._lock:
                 self._ROW.pack_into(table, row * self._ROW.size, 0, 0)
 
     # --- flagged ------------------------------------------------------------------------------------
@@ -187,7 +184,7 @@ class HeavyQueries:
 
     def _mark(self, table: mmap.mmap, key: int) -> None:
         until = _now_ms() + int(self.flag_s * 1000)
-        with self._locked():
+        with self._lock:
             rows = list(self._rows(table))
             now = _now_ms()
             row = next((i for i, k, _ in rows if k == key), None)
