@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kg.engine import Engine, EngineResponse
-from kg.rdf.sparql import Normal, Token, normalise, shape, tokenize
+from kg.rdf.sparql import Normal, lex, normalise, shape
 
 ENTRY_OVERHEAD = 200  # bytes an entry costs besides its body and key (objects, dict slots)
 TOKEN_OVERHEAD = 57  # a normal form kept as a tuple: each token's string object and slot
@@ -48,10 +48,10 @@ def key_of(
     named_graphs: Sequence[str] = (),
     union_default_graph: bool = False,
     base: str = "",
-    tokens: list[Token] | None = None,
+    texts: list[str] | None = None,
 ) -> Key:
-    """``tokens``: the query's (:func:`kg.rdf.sparql.tokenize`), when the caller has them."""
-    normal = normalise(query, tokens)
+    """``texts``: the query's tokens (:func:`kg.rdf.sparql.lex`), when the caller has them."""
+    normal = normalise(query, texts)
     return (base, normal, accept, (*default_graphs,), (*named_graphs,), union_default_graph)
 
 
@@ -60,10 +60,10 @@ def etag_of(key: Key, version: str) -> str:
     return f'W/"{version}-{digest}"'
 
 
-def cacheable(query: str, tokens: list[Token] | None = None) -> bool:
+def cacheable(query: str, texts: list[str] | None = None) -> bool:
     """Whether a query's result depends on the data alone: not when it calls another service or a
     function whose value changes from one run to the next (RAND, NOW, UUID, STRUUID, BNODE)."""
-    found = shape(query, tokens=tokens)
+    found = shape(query, texts=texts)
     return not found.services and not found.volatile
 
 
@@ -191,11 +191,11 @@ class CachedEngine:
 
         if not self.cache.enabled:
             return ask()
-        tokens = tokenize(sparql)  # once, for both
-        if not cacheable(sparql, tokens):
+        texts = lex(sparql)  # once, for both
+        if not cacheable(sparql, texts):
             return ask()
         version = self.version()
-        key = key_of(sparql, accept, default_graphs, named_graphs, union_default_graph, tokens=tokens)
+        key = key_of(sparql, accept, default_graphs, named_graphs, union_default_graph, texts=texts)
         entry = self.cache.get(key, version)
         if self._on_lookup is not None:
             self._on_lookup("pages", entry is not None)

@@ -9,9 +9,10 @@ any timeout can stop it (a 128-pattern star: seconds of CPU the engine spends wh
 timeout). ``bench/overflow.py`` measures both, construct by construct; the limits below sit well
 under what it finds (the margins are in ``bench/RESULTS.md``).
 
-:func:`measure` walks the tokens of :mod:`kg.rdf.sparql` once, keeping a stack of the brackets it
-is in and, inside groups, where it is in a triple (subject, verb, object), which is enough to tell a
-property path's parenthesis from an expression's or a collection's. What it counts
+:func:`measure` walks the tokens of :mod:`kg.rdf.sparql` (their texts, :func:`kg.rdf.sparql.lex`)
+once, keeping a stack of the brackets it is in and, inside groups, where it is in a triple (subject,
+verb, object), which is enough to tell a property path's parenthesis from an expression's or a
+collection's. What it counts
 (:class:`Complexity`):
 
 - ``query_length``: characters;
@@ -37,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from kg.errors import QueryTooComplex
-from kg.rdf.sparql import Token, tokenize
+from kg.rdf.sparql import kind_of, lex
 
 
 @dataclass(frozen=True)
@@ -139,21 +140,23 @@ class _Frame:
 
 def measure(text: str) -> Complexity:
     """The :class:`Complexity` of a query or update."""
-    return measure_tokens(list(tokenize(text)), len(text))
+    return measure_texts(lex(text), len(text))
 
 
-def measure_tokens(tokens: Sequence[Token], length: int) -> Complexity:
-    """The :class:`Complexity` of a query or update already tokenized (:func:`kg.rdf.sparql.tokenize`).
+def measure_texts(texts: Sequence[str], length: int) -> Complexity:
+    """The :class:`Complexity` of a query or update already read into its tokens' texts
+    (:func:`kg.rdf.sparql.lex`); ``length``: its length in characters.
 
     One pass, no recursion (the text may be nested thousands deep)."""
-    closing = _closing_braces(tokens)
+    kinds = list(map(kind_of, texts))
+    closing = _closing_braces(texts, kinds)
     stack: list[_Frame] = []
     groups: list[_Frame] = []  # the "{" frames of the stack
     depth = {"group": 0, "optional": 0, "expression": 0, "path": 0}
     most = dict.fromkeys(depth, 0)
     most_operands = branches = bindings = 0
     pending = ""  # the keyword that decides what the next "{" is
-    n = len(tokens)
+    n = len(texts)
 
     def add(count: int) -> None:
         """Patterns joined in the current group (if it is a join)."""
@@ -190,8 +193,7 @@ def measure_tokens(tokens: Sequence[Token], length: int) -> Complexity:
 
     i = 0
     while i < n:
-        token = tokens[i]
-        kind, text = token.kind, token.text
+        kind, text = kinds[i], texts[i]
         top = stack[-1] if stack else None
         if kind == "name" and text.upper() not in _TERM_NAMES:
             word = text.upper()
@@ -211,7 +213,7 @@ def measure_tokens(tokens: Sequence[Token], length: int) -> Complexity:
                     if top.kind == _JOINED:
                         top.kind, top.role = _SCOPE, word  # a subquery is optimized on its own
         elif kind in _TERMS or kind == "name":
-            if kind == "string" and i + 2 < n and tokens[i + 1].text == "^" and tokens[i + 2].text == "^":
+            if kind == "string" and i + 2 < n and texts[i + 1] == "^" and texts[i + 2] == "^":
                 i += 3  # "…"^^<datatype>: the datatype is part of the literal
             if top is not None and top.state != _MODIFIERS and top.state != _CONSTRAINT:
                 term_done(top)
@@ -231,7 +233,7 @@ def measure_tokens(tokens: Sequence[Token], length: int) -> Complexity:
             else:
                 frame = _Frame("{", _JOINED, pending)
                 after = closing.get(i, n) + 1
-                if after < n and tokens[after].kind == "name" and tokens[after].text.upper() == "UNION":
+                if after < n and kinds[after] == "name" and texts[after].upper() == "UNION":
                     frame.kind, frame.role, frame.first_branch = _SCOPE, "UNION", True
                     branches += 1
             pending = ""
@@ -260,10 +262,10 @@ def measure_tokens(tokens: Sequence[Token], length: int) -> Complexity:
             if below is not None and below.bracket == "{":
                 below.state = _MODIFIERS if below.role == "SELECT" and top.role == "WHERE" else _SUBJECT
         elif text == "(":
-            role = _paren_role(tokens, i, top)
+            role = _paren_role(texts, kinds, i, top)
             push(_Frame("(", role), "path" if role == "path" else "expression")
         elif text == "[":
-            if i + 1 < n and tokens[i + 1].text == "]":  # [] is one blank node: a term
+            if i + 1 < n and texts[i + 1] == "]":  # [] is one blank node: a term
                 i += 1
                 term_done(top)
             else:
@@ -309,11 +311,11 @@ def measure_tokens(tokens: Sequence[Token], length: int) -> Complexity:
     )
 
 
-def _paren_role(tokens: Sequence[Token], i: int, top: _Frame | None) -> str:
-    """What the "(" at ``tokens[i]`` opens: an expression, a property path, a collection or a triple
+def _paren_role(texts: Sequence[str], kinds: Sequence[str], i: int, top: _Frame | None) -> str:
+    """What the "(" at ``texts[i]`` opens: an expression, a property path, a collection or a triple
     term ``<<( … )>>``."""
-    previous = tokens[i - 1] if i > 0 else None
-    if previous is not None and previous.text == "<":
+    previous = texts[i - 1] if i > 0 else None
+    if previous == "<":
         return "term"
     if top is None:
         return "expression"  # SELECT (… AS ?x), GROUP BY (…), ORDER BY (…)
@@ -321,20 +323,20 @@ def _paren_role(tokens: Sequence[Token], i: int, top: _Frame | None) -> str:
         return {"expression": "expression", "path": "path"}.get(top.kind, "collection")
     if top.state in (_CONSTRAINT, _MODIFIERS) or top.clause:
         return "expression"
-    if previous is not None and previous.kind == "name" and previous.text.upper() not in _TERM_NAMES:
+    if previous is not None and kinds[i - 1] == "name" and previous.upper() not in _TERM_NAMES:
         return "expression"  # a function call, IN (…), VALUES (…)
     if top.state == _VERB and top.kind != _DATA:
         return "path"
     return "collection"
 
 
-def _closing_braces(tokens: Sequence[Token]) -> dict[int, int]:
+def _closing_braces(texts: Sequence[str], kinds: Sequence[str]) -> dict[int, int]:
     """Each "{"'s index → its "}"'s index (one pass)."""
     found: dict[int, int] = {}
     opened: list[int] = []
-    for j, token in enumerate(tokens):
-        if token.text == "{" and token.kind == "other":
+    for j, text in enumerate(texts):
+        if text == "{" and kinds[j] == "other":
             opened.append(j)
-        elif token.text == "}" and token.kind == "other" and opened:
+        elif text == "}" and kinds[j] == "other" and opened:
             found[opened.pop()] = j
     return found

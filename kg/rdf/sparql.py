@@ -11,7 +11,6 @@ substring search would be fooled by ``"SERVICE"`` in a string, an IRI or a comme
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urljoin
@@ -25,28 +24,59 @@ UPDATE_KEYWORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY"
 _CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 _PN_CHARS = r"[A-Za-z0-9_\-\u00B7-\U000EFFFF]"
-_TOKEN = re.compile(
-    r"""
-      (?P<ws>\s+)
-    | (?P<comment>\#[^\n\r]*)
-    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-    | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|$)
-               |'''(?:[^'\\]|\\.|'(?!''))*(?:'''|$)
-               |"(?:[^"\\\n\r]|\\.)*"?
-               |'(?:[^'\\\n\r]|\\.)*'?)
-    | (?P<var>[?$]"""
-    + _PN_CHARS
-    + r"""+)
-    | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-    | (?P<pname>(?:[A-Za-z\u00C0-\U000EFFFF_](?:[A-Za-z0-9_.\-\u00B7-\U000EFFFF]*))?:(?:"""
-    + _PN_CHARS
-    + r"""|[:%.]|\\.)*)
-    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-    | (?P<number>[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
-    | (?P<other>.)
-    """,
-    re.VERBOSE | re.DOTALL,
+_LOCAL_CHAR = r"(?:" + _PN_CHARS + r"|[:%]|\\.)"  # in a local name: PN_CHARS, ':', PLX (loosely)
+
+# The tokens' patterns, in the order they are tried. Only patterns that can begin with the same
+# character need an order among themselves; the common tokens come first, as each token is tried
+# against the patterns one after the other.
+_PIECES = (
+    # a name that cannot go on into a prefixed name (nothing after it that a prefix may hold, no
+    # ':'): the common keyword, matched without first trying it as a prefixed name
+    ("word", r"[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_.:\-\u00B7-\U000EFFFF])"),
+    ("var", r"[?$]" + _PN_CHARS + r"+"),
+    ("punctuation", r"[{}().;,=*/|^!]"),  # single characters that begin no other token
+    ("iri", r"""<[^<>"{}|^`\\\x00-\x20]*>"""),
+    # a local name does not end with '.' (an escaped '\.' may): that dot ends a triple
+    (
+        "pname",
+        r"(?:[A-Za-z\u00C0-\U000EFFFF_][A-Za-z0-9_.\-\u00B7-\U000EFFFF]*)?:"
+        + r"(?:"
+        + _LOCAL_CHAR
+        + r"|\.+(?="
+        + _LOCAL_CHAR
+        + r"))*",
+    ),
+    ("string", r'''"""(?:[^"\\]|\\.|"(?!""))*(?:"""|$)'''),
+    ("string3", r"""'''(?:[^'\\]|\\.|'(?!''))*(?:'''|$)"""),
+    ("string1", r""""(?:[^"\\\n\r]|\\.)*"?"""),
+    ("string1b", r"""'(?:[^'\\\n\r]|\\.)*'?"""),
+    ("number", r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"),
+    ("langtag", r"@[A-Za-z]+(?:-[A-Za-z0-9]+)*"),
+    ("name", r"[A-Za-z_][A-Za-z0-9_]*"),
+    ("other", r"."),
 )
+# what each piece's tokens are (Token.kind)
+_KINDS = {
+    "word": "name",
+    "punctuation": "other",
+    "string3": "string",
+    "string1": "string",
+    "string1b": "string",
+}
+_LAYOUT = (
+    r"\s*(?:\#[^\n\r]*\s*)*"  # white space and comments, https://www.w3.org/TR/sparql11-query/#whitespace
+)
+
+_TOKEN = re.compile(
+    r"(?P<ws>\s+)|(?P<comment>\#[^\n\r]*)|" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in _PIECES),
+    re.DOTALL,
+)
+# The same tokens' texts alone, found by the regex engine in one call (no Python per token): the
+# layout before each token, then the token. The token is optional so that a match never fails: a
+# failed match would be tried again one character further on (inside a comment: other tokens), and
+# trailing layout would be read again from each of its characters. Only the last two matches (the
+# layout after the last token, then the empty end) have no token.
+_TEXTS = re.compile(_LAYOUT + "(" + "|".join(pattern for _, pattern in _PIECES) + ")?", re.DOTALL)
 
 
 class Token(NamedTuple):
@@ -64,22 +94,50 @@ def unescape(text: str) -> str:
 
 
 def tokenize(text: str) -> list[Token]:
-    """The tokens of ``text`` (after codepoint escapes), without whitespace and comments. On every
-    new query's path: a list built in one loop, each token made as a tuple (``Token(…)`` would call
-    the named tuple's Python ``__new__``: a fifth of the time)."""
+    """The tokens of ``text`` (after codepoint escapes), without whitespace and comments, with their
+    offsets (in the text with its codepoint escapes replaced). Where only the tokens' texts are
+    needed, :func:`lex` finds them for a fraction of the cost."""
     tokens: list[Token] = []
     append, make = tokens.append, tuple.__new__
     for m in _TOKEN.finditer(unescape(text)):
         kind = m.lastgroup or "other"
         if kind == "ws" or kind == "comment":
             continue
-        value = m.group()
-        if kind == "pname":
-            # a local name does not end with '.' (it may with an escaped '\.'): that dot ends a triple
-            while value.endswith(".") and not value.endswith("\\."):
-                value = value[:-1]
-        append(make(Token, (kind, value, m.start())))
+        # each made as a tuple: Token(…) would call the named tuple's Python __new__
+        append(make(Token, (_KINDS.get(kind, kind), m.group(), m.start())))
     return tokens
+
+
+def lex(text: str) -> list[str]:
+    """The texts of :func:`tokenize`'s tokens, found in one call of the regex engine: what the
+    checks on every new query's path read (:func:`kind_of` tells a text's kind)."""
+    texts = _TEXTS.findall(unescape(text))
+    while texts and not texts[-1]:  # at the end of the text: the layout after the last token, and
+        texts.pop()  # the empty match at the very end
+    return texts
+
+
+_KIND_OF_FIRST = dict.fromkeys("\"'", "string") | dict.fromkeys("0123456789", "number")
+
+
+def kind_of(text: str) -> str:
+    """The kind of a token given its text (one of :func:`lex`'s): a token's first character tells it,
+    and its length where a single character is another kind (``?`` alone is a path's)."""
+    kind = _KIND_OF_FIRST.get(text[0])
+    if kind is not None:
+        return kind
+    if len(text) == 1:
+        if text == ":":
+            return "pname"  # the empty prefix's empty local name
+        return "name" if text.isascii() and (text.isalpha() or text == "_") else "other"
+    first = text[0]
+    if first == "<":
+        return "iri"
+    if first == "?" or first == "$":
+        return "var"
+    if first == "@":
+        return "langtag"
+    return "pname" if ":" in text else "name"
 
 
 @dataclass
@@ -103,22 +161,9 @@ _READ_ON = ("service", "from", "rand", "now", "uuid", "bnode")
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
-def _significant(text: str) -> Iterator[tuple[str, str]]:
-    """``(kind, text)`` of each token but whitespace and comments (as :func:`tokenize`, without
-    offsets, and without replacing codepoint escapes: the caller has done that)."""
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup
-        if kind == "ws" or kind == "comment":
-            continue
-        if kind == "pname":
-            yield kind, m.group().rstrip(".")  # a local name does not end with '.'
-        else:
-            yield kind or "other", m.group()
-
-
-def shape(text: str, base: str = "", tokens: list[Token] | None = None) -> Shape:
+def shape(text: str, base: str = "", texts: list[str] | None = None) -> Shape:
     """The form of a query, the services it calls, the graphs it names (IRIs resolved) and whether it
-    calls a volatile function. ``tokens``: the text's (:func:`tokenize`), when the caller has them.
+    calls a volatile function. ``texts``: the text's tokens (:func:`lex`), when the caller has them.
 
     The tokens are read in one pass; a token that follows ``BASE``, ``PREFIX``, ``SERVICE`` or
     ``FROM`` is read as its argument (``pending``)."""
@@ -145,8 +190,8 @@ def shape(text: str, base: str = "", tokens: list[Token] | None = None) -> Shape
 
     pending = ""  # BASE, PREFIX, PREFIX <name>, SERVICE, FROM: what the next token is read as
     declared = ""  # the prefix name of PREFIX <name>
-    significant = _significant(source) if tokens is None else ((t[0], t[1]) for t in tokens)
-    for kind, value in significant:
+    for value in lex(source) if texts is None else texts:
+        kind = kind_of(value)
         if pending:
             waiting, pending = pending, ""
             if waiting == "BASE" and kind == "iri":
@@ -191,17 +236,18 @@ Normal = str | tuple[str, ...]  # what normalise() gives
 _APART = "\x1f"  # between tokens in a normal form: a control character, in no IRI and no query's layout
 
 
-def normalise(text: str, tokens: list[Token] | None = None) -> Normal:
+def normalise(text: str, texts: list[str] | None = None) -> Normal:
     """The query as the texts of its tokens (:func:`tokenize`: codepoint escapes replaced, whitespace
     and comments gone, which mean nothing to a SPARQL parser between tokens,
     https://www.w3.org/TR/sparql11-query/#whitespace): two texts with the same normal form are the
-    same query. ``tokens``: the text's, when the caller has them.
+    same query. ``texts``: the text's tokens (:func:`lex`), when the caller has them.
 
     The texts are joined by a character no token holds (else they are kept apart, as a tuple, never
     equal to a string). Joined by a space, as layout would be, the pieces of a string broken by a line
     end (``"a⏎b"``, refused by any parser) would read as another query's string ``"a b"``, and the
     cached answer to the one would be served for the other."""
-    texts = [token[1] for token in (tokenize(text) if tokens is None else tokens)]
+    if texts is None:
+        texts = lex(text)
     joined = _APART.join(texts)
     if joined.count(_APART) == max(len(texts) - 1, 0):
         return joined

@@ -28,10 +28,10 @@ from werkzeug.wsgi import get_current_url
 from kg.engine import EngineResponse, events
 from kg.engine.cache import Key
 from kg.errors import KGError, QueryQuarantined, QuerySyntaxError, QueryTimeout, QueryTooComplex
-from kg.rdf.complexity import Complexity, measure_tokens
+from kg.rdf.complexity import Complexity, measure_texts
 from kg.rdf.formats import Format
 from kg.rdf.names import VIEWS
-from kg.rdf.sparql import Normal, Shape, normalise, shape, tokenize
+from kg.rdf.sparql import Normal, Shape, lex, normalise, shape
 from server.core import negotiation
 from server.core.clients import Client
 from server.core.context import Context, context
@@ -327,11 +327,11 @@ def _read_query(query: str, base: str) -> tuple[Shape, Normal, Complexity]:
     the same text."""
     found = _READ.get((base, query))
     if found is None:
-        tokens = tokenize(query)  # once, for both
+        texts = lex(query)  # once, for all three
         found = (
-            shape(query, base=base, tokens=tokens),
-            normalise(query, tokens),
-            measure_tokens(tokens, len(query)),
+            shape(query, base=base, texts=texts),
+            normalise(query, texts),
+            measure_texts(texts, len(query)),
         )
         if len(_READ) >= 4096:
             _READ.clear()
