@@ -58,6 +58,8 @@ class Settings:
     result_cache_bytes: int = 64_000_000  # per worker process; 0: no cache
     cache_max_age_s: int = 0  # Cache-Control max-age of GET results; 0: no-cache (revalidate by ETag)
     access_log: bool = True  # one line per request on stderr (about an eighth of a cached answer's CPU)
+    # log lines (but warnings and errors) are written in batches at most this old; 0: each at once
+    log_batch_ms: int = 100
     server_threads: int = 8
     # --- query limits (kg/rdf/complexity.py): a query or update past any of them is refused before
     # any engine sees it (400 query_too_complex); see docs/pages/availability.md for the measurements

@@ -16,7 +16,7 @@ from kg.config import Settings
 from kg.engine import events
 from kg.engine.process import OxigraphProcess
 from server.app import create_app
-from server.deploy import LOG_FORMAT, LineFormatter
+from server.deploy.logs import LOG_FORMAT, LineFormatter
 from tests.server_support import PATHOLOGICAL, serve_process, wait_until, workers_seen
 
 pytest_plugins = ["tests.server_support"]

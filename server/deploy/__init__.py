@@ -28,7 +28,6 @@ import logging
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -55,6 +54,7 @@ from server.app import create_app
 from server.core import metrics
 from server.core.budgets import Budgets
 from server.deploy.granian import GranianServer
+from server.deploy.logs import configure_logging
 
 log = logging.getLogger("alatau_kg.server")
 
@@ -268,45 +268,6 @@ def _worker_writer(settings: Settings, durable: OxigraphProcess, engine: Failove
     return writer
 
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-class LineFormatter(logging.Formatter):
-    """:class:`logging.Formatter` with its default date and time (``2026-12-04 18:21:22,353``), the
-    date and time to the second made once a second: every request logs a line, and ``time.strftime``
-    was a fifth of a line's cost."""
-
-    def __init__(self, fmt: str = LOG_FORMAT) -> None:
-        super().__init__(fmt)
-        self._second: tuple[int, str] = (-1, "")
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        if datefmt is not None:
-            return super().formatTime(record, datefmt)
-        second = int(record.created)
-        last, text = self._second  # one tuple, read and replaced whole: safe between threads
-        if last != second:
-            text = time.strftime(self.default_time_format, self.converter(second))
-            self._second = (second, text)
-        return f"{text},{int(record.msecs):03d}"  # logging.Formatter.default_msec_format
-
-
-def _configure_logging() -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(LineFormatter())
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-        # Every request logs a line. Our format uses neither the caller's file and line nor thread or
-        # process names: not gathering them halves a line's cost (the "Optimization" section of the
-        # logging HOWTO, https://docs.python.org/3/howto/logging.html#optimization).
-        logging._srcfile = None  # type: ignore[attr-defined]
-        logging.logThreads = False
-        logging.logProcesses = False
-        logging.logMultiprocessing = False
-
-
 def _stop(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
@@ -320,7 +281,7 @@ def serve(settings: Settings) -> None:
     holding the store read-write; with more, the store is served on disk by a supervised
     ``oxigraph serve`` and each worker holds a guarded writer over it (see the module's docstring).
     """
-    _configure_logging()
+    configure_logging(settings.log_batch_ms)
     if settings.workers < 0:
         raise UsageError(f"--workers must be 0 (one per core) or more, not {settings.workers}")
     workers = settings.workers or default_workers()
