@@ -57,3 +57,28 @@ def test_a_lock_held_by_a_killed_process_is_taken_over() -> None:
     assert time.monotonic() - started < TAKE_OVER_S / 2
     assert heavy.is_heavy(8) and not heavy.is_heavy(7)
     assert heavy._lock.taken_over == 1
+
+
+def test_what_one_process_writes_deep_in_a_table_is_found_by_another() -> None:
+    # a search stops where rows have ever been written: that mark is shared as the rows are
+    heavy = HeavyQueries(running_s=0.0)
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            for i in range(300):  # rows 0..299 of the running table, then the last one's key flagged
+                heavy.started(10_000 + i)
+            heavy.flag(777)
+            heavy.suspect(888)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0
+    time.sleep(0.01)
+    assert heavy.is_heavy(10_299)  # running (for longer than running_s = 0) in row 299
+    assert heavy.is_heavy(777)
+    assert heavy.is_suspect(888)
+    assert not heavy.is_heavy(12_345)
+    assert not heavy.is_suspect(777)
+    assert heavy.started(5) == 300  # the first free row, past the other process's
