@@ -53,7 +53,7 @@ from kg.errors import EngineError, EngineUnavailable, UsageError
 from server.app import create_app
 from server.core import metrics
 from server.core.budgets import Budgets
-from server.deploy.granian import GranianServer
+from server.deploy.granian import GranianServer, freeze_what_was_built
 from server.deploy.logs import configure_logging
 
 log = logging.getLogger("alatau_kg.server")
@@ -372,6 +372,7 @@ def _serve_in_process(settings: Settings, engine: Failover, writer: Writer | Non
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         app = create_app(settings, engine, writer)
+        freeze_what_was_built()
         server = create_server(
             app,
             host=settings.host,

@@ -1,5 +1,6 @@
-"""The service's log handler (server/deploy/logs.py): lines written in batches, whole, in order, none
-lost at exit, none written twice across a fork."""
+"""What a serving process does besides answering, kept cheap per request: its log lines
+(server/deploy/logs.py: written in batches, whole, in order, none lost at exit, none written twice
+across a fork) and the garbage collector (what was built before serving is frozen out of its passes)."""
 
 from __future__ import annotations
 
@@ -152,3 +153,36 @@ def test_waiting_lines_are_written_at_exit_and_never_twice_across_a_fork() -> No
 def test_the_line_format_is_the_services() -> None:
     record = logging.LogRecord("alatau_kg.access", logging.INFO, "", 0, "%s %d", ("GET /", 200), None)
     assert LineFormatter().format(record).endswith(" INFO alatau_kg.access: GET / 200")
+
+
+FREEZE = textwrap.dedent(
+    """
+    import gc, weakref
+    from server.deploy.granian import freeze_what_was_built
+
+    class Node:
+        pass
+
+    built = [{"n": i} for i in range(50_000)]  # what building the app made
+    freeze_what_was_built()
+    assert gc.get_freeze_count() >= 50_000, gc.get_freeze_count()
+    later = Node(); later.me = later  # garbage a request makes after: a cycle, still collected
+    gone = weakref.ref(later)
+    del later
+    gc.collect()
+    assert gone() is None
+    print("ok")
+    """
+)
+
+
+def test_what_was_built_is_frozen_and_later_garbage_still_collected() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", FREEZE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=os.getcwd(),
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
