@@ -99,6 +99,9 @@ class GranianServer:
             freeze_what_was_built()
             return app
 
+        # frozen here too, before the workers are forked: their collections then never touch (and
+        # never copy, page by page) what they inherit
+        freeze_what_was_built()
         server.serve(target_loader=load, wrap_loader=False)
 
     def _announce(self) -> None:
