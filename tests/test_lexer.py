@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kg.rdf.complexity import measure
-from kg.rdf.sparql import kind_of, lex, normalise, tokenize
+from kg.rdf.sparql import kind_of, kinds_of, lex, normalise, tokenize
 from tests.w3c import SUITE_ROOT
 
 # pieces that meet at token boundaries in tricky ways: prefixed names with dots and escapes,
@@ -137,3 +137,11 @@ def test_a_dot_after_a_prefixed_name_is_part_of_the_normal_form() -> None:
     # "?s ?p ex:o. ?t ?p ?u" and "?s ?p ex:o ?t ?p ?u" (a syntax error) are not the same query
     assert normalise("ASK { ?s ?p ex:o. ?t ?p ?u }") != normalise("ASK { ?s ?p ex:o ?t ?p ?u }")
     assert normalise("ASK { ?s ?p ex:o. }") == normalise("ASK { ?s ?p ex:o . }")
+
+
+def test_kinds_remembered_are_the_kinds_told() -> None:
+    texts = lex('PREFIX ex: <http://e/> SELECT ?s (1.5 AS ?n) { ?s a ex:C ; ex:p "x"@en, 2 . ?s ? ?o }')
+    assert kinds_of(texts) == [kind_of(t) for t in texts]  # told, then remembered
+    assert kinds_of(texts) == [kind_of(t) for t in texts]  # from memory
+    long = "<http://e/" + "x" * 100 + ">"
+    assert kinds_of([long]) == ["iri"]

@@ -130,11 +130,12 @@ class _Reader:
         return self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
 
     def headers(self) -> Headers:
-        headers = Headers()
+        found: dict[str, str] = {}  # a plain dict while it is made: Headers lowers every name asked
         for name, value in zip(self.names, self.values, strict=True):
             key, text = name.decode("latin-1").lower(), value.decode("latin-1")
-            headers[key] = f"{headers[key]}, {text}" if key in headers else text
-        return headers
+            previous = found.get(key)
+            found[key] = text if previous is None else f"{previous}, {text}"
+        return Headers(found)
 
 
 class Wire:

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from kg.errors import QueryTooComplex
-from kg.rdf.sparql import kind_of, lex
+from kg.rdf.sparql import kinds_of, lex
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def measure_texts(texts: Sequence[str], length: int) -> Complexity:
     (:func:`kg.rdf.sparql.lex`); ``length``: its length in characters.
 
     One pass, no recursion (the text may be nested thousands deep)."""
-    kinds = list(map(kind_of, texts))
+    kinds = kinds_of(texts)
     closing = _closing_braces(texts, kinds)
     stack: list[_Frame] = []
     groups: list[_Frame] = []  # the "{" frames of the stack

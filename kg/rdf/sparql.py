@@ -11,6 +11,7 @@ substring search would be fooled by ``"SERVICE"`` in a string, an IRI or a comme
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urljoin
@@ -138,6 +139,28 @@ def kind_of(text: str) -> str:
     if first == "@":
         return "langtag"
     return "pname" if ":" in text else "name"
+
+
+# the kinds of short token texts met before: a query's keywords, punctuation, variables and prefixed
+# names recur from one query to the next, and a dict lookup costs a third of kind_of
+_KINDS_SEEN: dict[str, str] = {}
+_KINDS_SEEN_MAX = 8192  # texts; then the memory starts again
+_KINDS_SEEN_LENGTH = 64  # characters: longer texts (IRIs, literals) are told afresh
+
+
+def kinds_of(texts: Iterable[str]) -> list[str]:
+    """:func:`kind_of` of each text."""
+    seen = _KINDS_SEEN
+    return [seen.get(text) or _kind_remembered(text) for text in texts]
+
+
+def _kind_remembered(text: str) -> str:
+    kind = kind_of(text)
+    if len(text) <= _KINDS_SEEN_LENGTH:
+        if len(_KINDS_SEEN) >= _KINDS_SEEN_MAX:
+            _KINDS_SEEN.clear()
+        _KINDS_SEEN[text] = kind
+    return kind
 
 
 @dataclass
