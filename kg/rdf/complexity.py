@@ -119,6 +119,9 @@ _SUBJECT, _VERB, _OBJECT, _AFTER, _GRAPH_NAME, _CONSTRAINT, _MODIFIERS = range(7
 _TERMS = frozenset({"iri", "pname", "var", "string", "number"})
 _TERM_NAMES = frozenset({"A", "TRUE", "FALSE", "UNDEF"})
 _OUTER = frozenset({"VALUES", "DATA", "CONSTRUCT", "INSERT", "DELETE", "WHERE", "EXISTS"})
+_TERMS_OR_NAME = _TERMS | {"name"}  # a name here is one of _TERM_NAMES (a, true, false, UNDEF)
+# in a group, the keywords that decide what the next "{" is
+_PENDING_IN_GROUP = frozenset({"OPTIONAL", "MINUS", "UNION", "EXISTS", "VALUES"}) | (_OUTER - {"WHERE"})
 
 
 class _Frame:
@@ -149,7 +152,7 @@ def measure_texts(texts: Sequence[str], length: int) -> Complexity:
 
     One pass, no recursion (the text may be nested thousands deep)."""
     kinds = kinds_of(texts)
-    closing = _closing_braces(texts, kinds)
+    closing: dict[int, int] | None = None  # made when first needed: few queries nest plain groups
     stack: list[_Frame] = []
     groups: list[_Frame] = []  # the "{" frames of the stack
     depth = {"group": 0, "optional": 0, "expression": 0, "path": 0}
@@ -195,14 +198,13 @@ def measure_texts(texts: Sequence[str], length: int) -> Complexity:
     while i < n:
         kind, text = kinds[i], texts[i]
         top = stack[-1] if stack else None
-        if kind == "name" and text.upper() not in _TERM_NAMES:
-            word = text.upper()
+        if kind == "name" and (word := text.upper()) not in _TERM_NAMES:
             bindings += word == "AS"
             if top is None or top.bracket == "(":
                 if word in _OUTER:
                     pending = "" if word == "WHERE" else word
             elif top.bracket == "{":
-                if word in ("OPTIONAL", "MINUS", "UNION", "EXISTS", "VALUES") or word in _OUTER - {"WHERE"}:
+                if word in _PENDING_IN_GROUP:
                     pending = word
                 elif word in ("GRAPH", "SERVICE"):
                     pending, top.state = word, _GRAPH_NAME
@@ -212,7 +214,7 @@ def measure_texts(texts: Sequence[str], length: int) -> Complexity:
                     top.clause = True
                     if top.kind == _JOINED:
                         top.kind, top.role = _SCOPE, word  # a subquery is optimized on its own
-        elif kind in _TERMS or kind == "name":
+        elif kind in _TERMS_OR_NAME:
             if kind == "string" and i + 2 < n and texts[i + 1] == "^" and texts[i + 2] == "^":
                 i += 3  # "…"^^<datatype>: the datatype is part of the literal
             if top is not None and top.state != _MODIFIERS and top.state != _CONSTRAINT:
@@ -232,6 +234,8 @@ def measure_texts(texts: Sequence[str], length: int) -> Complexity:
                     parent.clause = False
             else:
                 frame = _Frame("{", _JOINED, pending)
+                if closing is None:
+                    closing = _closing_braces(texts, kinds)
                 after = closing.get(i, n) + 1
                 if after < n and kinds[after] == "name" and texts[after].upper() == "UNION":
                     frame.kind, frame.role, frame.first_branch = _SCOPE, "UNION", True
