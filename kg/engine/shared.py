@@ -183,6 +183,11 @@ class HeavyQueries:
         and a row being written as it is read is misread once, harmlessly, as the rows are)."""
         return int(_KEY.unpack_from(self._used, self._used_at[id(table)])[0])
 
+    def _holds(self, table: mmap.mmap, needle: bytes) -> bool:
+        """Whether ``needle`` (a packed key) is anywhere in the rows of ``table`` written so far (maybe
+        across two rows: :meth:`_times` tells rows apart)."""
+        return table.find(needle, 0, self._extent(table)) >= 0
+
     def _free_row(self, table: mmap.mmap) -> int | None:
         """The first free row (all zeros), found at C speed: this is on every query's path."""
         size = self._ROW.size
@@ -207,7 +212,7 @@ class HeavyQueries:
         self._mark(self._suspects, key)
 
     def is_suspect(self, key: int) -> bool:
-        if self._suspects.find(_KEY.pack(key), 0, self._extent(self._suspects)) < 0:
+        if not self._holds(self._suspects, _KEY.pack(key)):
             return False  # the common case, at C speed
         now = _now_ms()
         return any(until > now for until in self._times(self._suspects, key))
@@ -239,11 +244,7 @@ class HeavyQueries:
     def is_heavy(self, key: int) -> bool:
         """Flagged, or the same text running long on the primary now."""
         needle = _KEY.pack(key)
-        flagged, running = self._flagged, self._running
-        if (
-            flagged.find(needle, 0, self._extent(flagged)) < 0
-            and running.find(needle, 0, self._extent(running)) < 0
-        ):
+        if not self._holds(self._flagged, needle) and not self._holds(self._running, needle):
             return False  # the common case (in neither table), at C speed: asked of every query
         now = _now_ms()
         if any(until > now for until in self._times(self._flagged, key)):

@@ -12,8 +12,7 @@ under what it finds (the margins are in ``bench/RESULTS.md``).
 :func:`measure` walks the tokens of :mod:`kg.rdf.sparql` (their texts, :func:`kg.rdf.sparql.lex`)
 once, keeping a stack of the brackets it is in and, inside groups, where it is in a triple (subject,
 verb, object), which is enough to tell a property path's parenthesis from an expression's or a
-collection's. What it counts
-(:class:`Complexity`):
+collection's. What it counts (:class:`Complexity`):
 
 - ``query_length``: characters;
 - ``group_depth``: ``{ }`` nesting (groups, OPTIONAL, MINUS, UNION branches, GRAPH, subqueries, EXISTS);
@@ -235,7 +234,7 @@ def measure_texts(texts: Sequence[str], length: int) -> Complexity:
             else:
                 frame = _Frame("{", _JOINED, pending)
                 if closing is None:
-                    closing = _closing_braces(texts, kinds)
+                    closing = _closing_braces(texts)
                 after = closing.get(i, n) + 1
                 if after < n and kinds[after] == "name" and texts[after].upper() == "UNION":
                     frame.kind, frame.role, frame.first_branch = _SCOPE, "UNION", True
@@ -334,13 +333,14 @@ def _paren_role(texts: Sequence[str], kinds: Sequence[str], i: int, top: _Frame 
     return "collection"
 
 
-def _closing_braces(texts: Sequence[str], kinds: Sequence[str]) -> dict[int, int]:
-    """Each "{"'s index → its "}"'s index (one pass)."""
+def _closing_braces(texts: Sequence[str]) -> dict[int, int]:
+    """Each "{"'s index → its "}"'s index (one pass; a token whose text is a lone brace is the brace
+    itself: strings, IRIs and the other tokens that may hold one are longer)."""
     found: dict[int, int] = {}
     opened: list[int] = []
     for j, text in enumerate(texts):
-        if text == "{" and kinds[j] == "other":
+        if text == "{":
             opened.append(j)
-        elif text == "}" and kinds[j] == "other" and opened:
+        elif text == "}" and opened:
             found[opened.pop()] = j
     return found
