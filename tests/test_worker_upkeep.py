@@ -9,7 +9,6 @@ import logging
 import os
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -128,19 +127,20 @@ PROGRAM = textwrap.dedent(
 )
 
 
+def _python(program: str) -> subprocess.CompletedProcess[str]:
+    """``program`` run by a Python process of its own (this project importable), to its end."""
+    return subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=os.getcwd(),
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+
+
 def test_waiting_lines_are_written_at_exit_and_never_twice_across_a_fork() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        script = os.path.join(tmp, "program.py")
-        with open(script, "w", encoding="utf-8") as f:
-            f.write(PROGRAM)
-        done = subprocess.run(
-            [sys.executable, script],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=os.getcwd(),
-            env={**os.environ, "PYTHONPATH": os.getcwd()},
-        )
+    done = _python(PROGRAM)
     assert done.returncode == 0, done.stderr
     messages = [line.split(": ", 1)[1] for line in done.stderr.splitlines()]
     # the multiprocessing child ends with os._exit after its finalizers: its line is written then
@@ -177,12 +177,5 @@ FREEZE = textwrap.dedent(
 
 
 def test_what_was_built_is_frozen_and_later_garbage_still_collected() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", FREEZE],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=os.getcwd(),
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )
+    done = _python(FREEZE)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
