@@ -60,7 +60,12 @@ class Settings:
     access_log: bool = True  # one line per request on stderr (about an eighth of a cached answer's CPU)
     # log lines (but warnings and errors) are written in batches at most this old; 0: each at once
     log_batch_ms: int = 100
-    server_threads: int = 8
+    # threads per worker process: granian starts them as requests need them, up to this many (a
+    # request waiting for its body holds one; server/core/inflight.py)
+    server_threads: int = 64
+    # requests one client (address; IPv6 /64) may have in flight at once in a worker; past it 429
+    # at once (0: no limit)
+    max_client_requests: int = 16
     # --- query limits (kg/rdf/complexity.py): a query or update past any of them is refused before
     # any engine sees it (400 query_too_complex); see docs/pages/availability.md for the measurements
     max_query_length: int = Limits.query_length  # characters

@@ -18,7 +18,7 @@ from kg.changes.versions import StoreVersion
 from kg.changes.writer import Writer
 from kg.config import Settings
 from kg.engine import Engine
-from server.core import cors, errors, i18n
+from server.core import cors, errors, i18n, inflight
 from server.core.budgets import ClientTable
 from server.core.context import EXTENSION_KEY, Context
 from server.core.observation import Observer
@@ -71,8 +71,14 @@ def create_app(
         stewards.bp,
     ):
         app.register_blueprint(blueprint)
+    inflight.register(app)
+    flask_app = app.wsgi_app
     # /sparql's common case without Flask's machinery; anything else goes on to Flask
-    app.wsgi_app = fast.FastQueries(app.wsgi_app, ctx, observer)  # type: ignore[method-assign]
+    queries = fast.FastQueries(flask_app, ctx, observer)
+    # before either reads a body: one client's requests in flight, at most max_client_requests
+    app.wsgi_app = inflight.ClientSlots(  # type: ignore[method-assign]
+        queries, flask_app, ctx.identifier, settings.max_client_requests
+    )
     return app
 
 

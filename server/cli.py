@@ -469,7 +469,10 @@ def parser() -> argparse.ArgumentParser:
     )
     sv.add_argument("--rate-limit-burst", type=int, help="queries a client may send at once (default 30)")
     sv.add_argument(
-        "--threads", type=int, dest="server_threads", help="threads per worker (default 8, at least 8)"
+        "--threads",
+        type=int,
+        dest="server_threads",
+        help="threads per worker, started as requests need them (default 64, at least 8)",
     )
     sv.add_argument(
         "--workers",

@@ -77,6 +77,9 @@ def fixture_settings(store: Path, **changes: object) -> Settings:
         store_path=store,
         query_timeout_s=TIMEOUT_S,
         queries_dir=store.parent / "no-queries",
+        # werkzeug's test client closes an answer only when asked to (a real server always does):
+        # the app would count every request it made as still in flight (tests/test_inflight.py)
+        max_client_requests=0,
         **NO_BUDGETS,  # type: ignore[arg-type]
     ).with_(**changes)
 

@@ -10,11 +10,13 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -155,6 +157,66 @@ def test_a_timeout_is_a_503_through_the_workers(server_settings: Settings, two_w
         assert elapsed < TIMEOUT_S + 2.5
         after = requests.get(served.url + "/sparql", params={"query": "ASK {}"}, timeout=30)
         assert after.status_code == 200 and after.json()["boolean"] is True
+
+
+def _unfinished_bodies(url: str, count: int, source: str) -> list[socket.socket]:
+    """``count`` connections from ``source``, each a ``POST`` whose body never comes whole (a slow or
+    hostile client)."""
+    where = urlsplit(url)
+    head = (
+        f"POST /sparql HTTP/1.1\r\nHost: {where.netloc}\r\nContent-Type: application/sparql-query\r\n"
+        "Content-Length: 100\r\n\r\nASK"
+    ).encode()
+    opened = []
+    for _ in range(count):
+        connection = socket.create_connection((where.hostname, where.port), source_address=(source, 0))
+        connection.sendall(head)
+        opened.append(connection)
+    return opened
+
+
+def _answered(connection: socket.socket) -> bytes:
+    """What the server has written on ``connection`` so far (waiting briefly)."""
+    connection.settimeout(0.2)
+    try:
+        return connection.recv(65536)
+    except TimeoutError:
+        return b""
+
+
+def test_a_client_that_never_finishes_its_bodies_holds_up_no_one_else(
+    server_settings: Settings, two_workers: None
+) -> None:
+    # A thread reading a body waits for it as long as the client takes. Without a limit per client,
+    # 20 such requests stopped two workers of eight threads from answering anyone.
+    limit = 16  # the default: the fixtures' settings turn it off for werkzeug's test client
+    with serve_process(server_settings, {"ALATAU_KG_MAX_CLIENT_REQUESTS": str(limit)}) as served:
+        held = _unfinished_bodies(served.url, 200, "127.0.0.2")
+        try:
+            for _ in range(3):  # others are answered as usual, at once
+                assert _health(served.url)["status"] == "ok"
+                answer = requests.get(served.url + "/sparql", params={"query": "ASK {}"}, timeout=10)
+                assert answer.status_code == 200 and answer.json()["boolean"] is True
+            # past its share, the client itself is refused at once, in the one error shape
+            answers = [_answered(c) for c in held]
+            refused = [a for a in answers if a.startswith(b"HTTP/1.1 429")]
+            assert len(refused) >= 200 - 2 * limit, len(refused)
+            assert b'"error": "too_many_in_flight"' in refused[0] and b"retry-after: 1" in refused[0].lower()
+        finally:
+            for connection in held:
+                connection.close()
+
+        # its slots are given back once its connections are gone
+        def served_again() -> bool:
+            again = socket.create_connection(
+                (urlsplit(served.url).hostname, urlsplit(served.url).port), source_address=("127.0.0.2", 0)
+            )
+            with again:
+                again.sendall(b"GET /-/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                again.settimeout(10)
+                return again.recv(65536).startswith(b"HTTP/1.1 200")
+
+        assert wait_until(served_again)
 
 
 def test_every_worker_finds_the_restarted_engine(server_settings: Settings, two_workers: None) -> None:

@@ -16,6 +16,7 @@ from flask import Flask
 from kg.config import Settings
 from kg.engine.process import OxigraphProcess
 from server.app import create_app
+from server.core.inflight import ClientSlots
 from server.sparql.fast import FastQueries
 from tests.server_support import PATHOLOGICAL
 
@@ -77,7 +78,9 @@ def call(app: Callable[..., Iterable[bytes]], env: dict[str, Any]) -> tuple[int,
 
 def fast_app(settings: Settings, engine: OxigraphProcess) -> tuple[Flask, FastQueries, Counting]:
     app = create_app(settings, engine)
-    fast = app.wsgi_app
+    slots = app.wsgi_app
+    assert isinstance(slots, ClientSlots)  # first, before any body is read (tests/test_inflight.py)
+    fast = slots.app
     assert isinstance(fast, FastQueries)
     counting = Counting(fast._flask)
     fast._flask = counting

@@ -44,6 +44,10 @@ class Identifier:
         if authorization and self.tokens is not None and authorization[:7].lower() == "bearer ":
             principal = self.tokens.authenticate(authorization)  # Forbidden when not valid
             return Client("token:" + principal.name, "token " + principal.name, steward=True)
+        return self.by_address(environ)
+
+    def by_address(self, environ: dict[str, Any]) -> Client:
+        """The client by its address alone (its token, if any, not looked at)."""
         address = environ.get("REMOTE_ADDR") or "unknown"
         if self.proxies and self._is_trusted(address):
             forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
