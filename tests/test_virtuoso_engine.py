@@ -442,10 +442,14 @@ def test_a_partial_anytime_answer_is_refused(virtuoso):
     """Virtuoso's anytime answers (a ``timeout`` parameter: never sent by us) are 200s with whatever
     was found, marked by X-SQL-State only: the profile refuses any such answer."""
     cross = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f FILTER(STR(?c) = CONCAT(STR(?f), 'x')) }"
-    r = requests.post(
-        virtuoso.query_url, data={"query": cross, "timeout": "1000"}, headers={"Accept": JSON}, timeout=60
-    )
-    assert r.status_code == 200 and r.headers.get("X-SQL-State"), dict(r.headers)
+    # on a busy machine Virtuoso now and then answers 500 instead (seen once under make test)
+    for _ in range(5):
+        r = requests.post(
+            virtuoso.query_url, data={"query": cross, "timeout": "1000"}, headers={"Accept": JSON}, timeout=60
+        )
+        if r.status_code != 500:
+            break
+    assert r.status_code == 200 and r.headers.get("X-SQL-State"), (dict(r.headers), r.text[:300])
     profile = SparqlClient(virtuoso.query_url).profile
     plan = Plan(cross, JSON, JSON, form="SELECT")
     from kg.engine import EngineResponse
