@@ -76,7 +76,7 @@ class ClientSlots:
         return _Held(body, lambda: self._give_back(key))
 
     def held(self, key: str) -> int:
-        """The requests of the client ``key`` in flight (for tests and metrics)."""
+        """The requests of the client ``key`` in flight (for the tests)."""
         with self._lock:
             return self._held.get(key, 0)
 
