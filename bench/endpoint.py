@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.endpoint --scales 10k,100k,1M [--rounds R] [--round-s S]
         [--concurrency C] [--modes uncached,repeated] [--serve-args "--workers 2"] [--workdir DIR]
-        [--writable]
+        [--writable] [--also "--workers 1"]
 
 Per scale, the data is the seeded synthetic city of ``bench/synthetic.py`` (``--seed``, default 1) with
 the real ``data/*.trig`` beside it, as one N-Quads file loaded, unchanged, into three servers:
@@ -14,7 +14,10 @@ the real ``data/*.trig`` beside it, as one N-Quads file loaded, unchanged, into 
   over a store bulk-loaded with ``oxigraph load`` (not built by ``alatau-kg build``: no ontology, no
   inferred graph, no validation; what matters here is that A and B hold the same quads);
 - B1, ``oxigraph serve --location DIR/oxrocks`` (RocksDB, the same bulk load);
-- B2, ``oxigraph serve`` in memory, loaded through its Graph Store endpoint.
+- B2, ``oxigraph serve`` in memory, loaded through its Graph Store endpoint;
+- with ``--also ARGS``, A2: a second ``alatau-kg serve`` with ``ARGS`` added to A's, over the same
+  store, in the same rotation (to choose between two configurations side by side, on the same
+  machine drift, rather than from two runs).
 
 All three run with a 10 s query timeout, and B1, B2 are asked for the union default graph that A gives
 by default. The mix (:data:`KINDS`) is the issue's ten kinds of query: point lookup, label search,
@@ -266,9 +269,11 @@ def running(
 
 
 @contextlib.contextmanager
-def servers(out: Path, serve_args: list[str], writable: bool = False) -> Iterator[list[Target]]:
-    """A, B1 (RocksDB) and B2 (in memory), each started and ready."""
-    ports = [_free_port() for _ in range(3)]
+def servers(
+    out: Path, serve_args: list[str], writable: bool = False, also: list[str] | None = None
+) -> Iterator[list[Target]]:
+    """A, B1 (RocksDB) and B2 (in memory), each started and ready; with ``also``, A2 after A."""
+    ports = [_free_port() for _ in range(4)]
     oxigraph = find_oxigraph()
     tokens = f"bench:writer:{digest(secrets.token_hex(16))}" if writable else ""
     env = {
@@ -292,19 +297,28 @@ def servers(out: Path, serve_args: list[str], writable: bool = False) -> Iterato
     memory = [oxigraph, "serve", "--bind", f"127.0.0.1:{ports[2]}"]
     timeout = ["--timeout-s", str(TIMEOUT_S)]
     union = [("union-default-graph", "")]
-    with (
-        running(ours, env, out / "alatau.log") as a,
-        running([*rocks, *timeout]) as b1,
-        running([*memory, *timeout]) as b2,
-    ):
+    with contextlib.ExitStack() as stack:
+        a = stack.enter_context(running(ours, env, out / "alatau.log"))
+        a2 = None
+        if also is not None:
+            ours2 = [*ours, *also]
+            ours2[ours2.index("--port") + 1] = str(ports[3])
+            a2 = stack.enter_context(running(ours2, env, out / "alatau-also.log"))
+        b1 = stack.enter_context(running([*rocks, *timeout]))
+        b2 = stack.enter_context(running([*memory, *timeout]))
         _wait_http(b1, "127.0.0.1", ports[1], "/", 120)
         _wait_http(b2, "127.0.0.1", ports[2], "/", 30)
         _request(
             "127.0.0.1", ports[2], "POST", "/store", (out / "data.nq").read_bytes(), "application/n-quads"
         )
         _wait_http(a, "127.0.0.1", ports[0], "/-/health", 600)
+        targets = [Target("alatau", f"http://127.0.0.1:{ports[0]}/sparql", pid=a.pid)]
+        if a2 is not None:
+            _wait_http(a2, "127.0.0.1", ports[3], "/-/health", 600)
+            name = "alatau " + shlex.join(also or [])
+            targets.append(Target(name, f"http://127.0.0.1:{ports[3]}/sparql", pid=a2.pid))
         yield [
-            Target("alatau", f"http://127.0.0.1:{ports[0]}/sparql", pid=a.pid),
+            *targets,
             Target("oxigraph rocksdb", f"http://127.0.0.1:{ports[1]}/query", union, pid=b1.pid),
             Target("oxigraph memory", f"http://127.0.0.1:{ports[2]}/query", union, pid=b2.pid),
         ]
@@ -492,8 +506,9 @@ def bench_scale(
 ) -> dict[str, dict[str, dict[str, float]]]:
     out, quads = prepare(scale, args.seed, workdir, progress)
     progress(f"{scale}: {quads} quads; starting the servers …")
-    with servers(out, shlex.split(args.serve_args), args.writable) as targets:
-        mix = make_mix(read_facts(targets[2]), args.variants, args.seed)
+    also = shlex.split(args.also) if args.also is not None else None
+    with servers(out, shlex.split(args.serve_args), args.writable, also) as targets:
+        mix = make_mix(read_facts(targets[-1]), args.variants, args.seed)
         progress(f"{scale}: checking result counts of {args.variants} variants × {len(mix)} kinds …")
         summary = check_counts(targets, mix)
         progress(f"{scale}: counts equal: " + ", ".join(f"{k} {lo}–{hi}" for k, (lo, hi) in summary.items()))
@@ -542,23 +557,24 @@ def report(scale: str, mode: str, figures: dict[str, dict[str, float]]) -> list[
     lines = [f"{scale} ({int(next(iter(figures.values()))['quads'])} quads), {mode}:"]
     for name, f in figures.items():
         cpu = f"CPU/query {f['front_cpu_ms'] + f['engine_cpu_ms']:6.3f} ms"
-        if name == "alatau":
+        if name.startswith("alatau"):
             cpu += f" (front {f['front_cpu_ms']:.3f} + engine {f['engine_cpu_ms']:.3f})"
         lines.append(
             f"  {name:>16}: {f['qps']:8.1f} QPS  p50 {f['p50']:7.1f} ms  p99 {f['p99']:7.1f} ms  "
             f"{cpu}  ({int(f['n'])} queries)"
         )
-    ours = figures["alatau"]["qps"]
-    for kind in ("rocksdb", "memory"):
-        theirs = figures[f"oxigraph {kind}"]["qps"]
-        ratio = ours / theirs if theirs else 0.0
-        target = TARGETS.get((mode, kind, scale))
-        verdict = (
-            "no target"
-            if target is None
-            else f"target ≥ {target:.2f}×: {'met' if ratio >= target else 'NOT met'}"
-        )
-        lines.append(f"  alatau / oxigraph {kind}: {ratio:.2f}×  ({verdict})")
+    for name in [n for n in figures if n.startswith("alatau")]:
+        ours = figures[name]["qps"]
+        for kind in ("rocksdb", "memory"):
+            theirs = figures[f"oxigraph {kind}"]["qps"]
+            ratio = ours / theirs if theirs else 0.0
+            target = TARGETS.get((mode, kind, scale))
+            verdict = (
+                "no target"
+                if target is None
+                else f"target ≥ {target:.2f}×: {'met' if ratio >= target else 'NOT met'}"
+            )
+            lines.append(f"  {name} / oxigraph {kind}: {ratio:.2f}×  ({verdict})")
     return lines
 
 
@@ -573,7 +589,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--variants", type=int, default=16, help="parameterisations of each kind (default 16)"
     )
-    parser.add_argument("--rounds", type=int, default=6, help="timed rounds, a third per server (default 6)")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="timed rounds, as many per server (default 6, 8 with --also)"
+    )
     parser.add_argument("--round-s", type=float, default=5.0, help="seconds per round (default 5)")
     parser.add_argument(
         "--warmup-s", type=float, default=2.0, help="untimed seconds per server first (default 2)"
@@ -593,11 +611,19 @@ def main(argv: list[str] | None = None) -> int:
         "--serve-args", default="", help="more `alatau-kg serve` flags for A, e.g. '--workers 2'"
     )
     parser.add_argument(
+        "--also",
+        help="a second `alatau-kg serve` (A2) with these flags added to A's, in the same rotation, "
+        "e.g. '--workers 1'",
+    )
+    parser.add_argument(
         "--workdir", type=Path, help="keep the data and stores here and reuse them (default: temp)"
     )
     args = parser.parse_args(argv)
-    if args.rounds % 3:
-        parser.error("--rounds must be a multiple of 3 (each server as many rounds)")
+    servers_n = 3 if args.also is None else 4
+    if args.rounds is None:
+        args.rounds = 2 * servers_n
+    if args.rounds % servers_n:
+        parser.error(f"--rounds must be a multiple of {servers_n} (each server as many rounds)")
 
     def progress(message: str) -> None:
         print(f"· {message}", file=sys.stderr, flush=True)
@@ -615,6 +641,7 @@ def main(argv: list[str] | None = None) -> int:
         f"load average at the end {os.getloadavg()[0]:.2f}; concurrency {args.concurrency}; "
         f"{args.rounds} rounds of {args.round_s:g} s; A: alatau-kg serve {args.serve_args}".rstrip()
         + (" with a write token (durable store process)" if args.writable else "")
+        + (f"; A2: A with {args.also}" if args.also is not None else "")
     )
     for scale, by_mode in results.items():
         for mode, figures in by_mode.items():
