@@ -62,7 +62,7 @@ class Settings:
     log_batch_ms: int = 100
     # threads per worker process: granian starts them as requests need them, up to this many (a
     # request waiting for its body holds one; server/core/inflight.py)
-    server_threads: int = 64
+    server_threads: int = 128
     # requests one client (address; IPv6 /64) may have in flight at once in a worker; past it 429
     # at once (0: no limit)
     max_client_requests: int = 16

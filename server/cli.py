@@ -472,7 +472,7 @@ def parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         dest="server_threads",
-        help="threads per worker, started as requests need them (default 64, at least 8)",
+        help="threads per worker, started as requests need them (default 128, at least 8)",
     )
     sv.add_argument(
         "--workers",

@@ -84,6 +84,30 @@ def test_two_workers_answer_and_each_request_is_logged_once(
             served.wait_for_line("GET /-/health 200", timeout_s=1.0)
 
 
+@pytest.mark.parametrize(("cores", "workers"), [(None, 1), (1, 1), (2, 1), (3, 2), (8, 7)])
+def test_the_default_is_a_worker_per_core_but_one(
+    monkeypatch: pytest.MonkeyPatch, cores: int | None, workers: int
+) -> None:
+    from server.deploy import default_workers
+
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert default_workers() == workers
+
+
+def test_serve_forks_the_default_number_of_workers(
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ALATAU_KG_WORKERS", raising=False)
+    monkeypatch.setenv("ALATAU_KG_TOKENS", "")
+    monkeypatch.setenv("ALATAU_KG_TOKENS_FILE", "/nonexistent/tokens.json")
+    expected = max(1, (os.cpu_count() or 2) - 1)
+    with serve_process(server_settings) as served:
+        workers = _workers(served.process.pid, expected)
+        time.sleep(1)  # none more comes
+        assert len(_workers(served.process.pid, expected)) == expected
+        assert _health(served.url)["worker_pid"] in workers
+
+
 def test_sigterm_stops_the_workers_and_the_engine(server_settings: Settings, two_workers: None) -> None:
     with serve_process(server_settings) as served:
         workers = _workers(served.process.pid)
@@ -399,13 +423,13 @@ def test_a_cancelled_stream_never_leaks_into_the_next_query(own_engine: Oxigraph
     client.stop()
 
 
-def _workers(master: int) -> list[int]:
-    """The worker processes, once both are forked (the master logs its address before forking them)."""
+def _workers(master: int, count: int = 2) -> list[int]:
+    """The worker processes, once ``count`` are forked (the master logs its address before forking them)."""
 
     def found() -> list[int]:
         return [p for p in children(master) if "oxigraph" not in _cmdline(p)]
 
-    assert wait_until(lambda: len(found()) == 2), found()
+    assert wait_until(lambda: len(found()) == count), found()
     return found()
 
 

@@ -60,8 +60,13 @@ log = logging.getLogger("alatau_kg.server")
 
 
 def default_workers() -> int:
-    """One worker per core, at least two (the engine gets cores of its own between requests)."""
-    return max(2, os.cpu_count() or 1)
+    """One worker per core but one, at least one: the engine is a process of its own and needs a core.
+
+    Measured on 2 cores (``bench/RESULTS.md``, issue 12's sixth pass, both side by side in one run):
+    one worker answers a repeated (cached) query 16-19 % faster than two and an uncached one 4 %
+    faster at 100k triples, as fast at 1M, 5-12 % slower at 10k; two lightly loaded workers each
+    wake for every request, where one busy worker keeps running. It also holds less memory."""
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def standalone_app(settings: Settings) -> Flask:
