@@ -97,10 +97,12 @@ def test_the_default_is_a_worker_per_core_but_one(
 def test_serve_forks_the_default_number_of_workers(
     server_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from server.deploy import default_workers
+
     monkeypatch.delenv("ALATAU_KG_WORKERS", raising=False)
     monkeypatch.setenv("ALATAU_KG_TOKENS", "")
     monkeypatch.setenv("ALATAU_KG_TOKENS_FILE", "/nonexistent/tokens.json")
-    expected = max(1, (os.cpu_count() or 2) - 1)
+    expected = default_workers()  # the rule itself is the test above's
     with serve_process(server_settings) as served:
         workers = _workers(served.process.pid, expected)
         time.sleep(1)  # none more comes
