@@ -63,8 +63,8 @@ def default_workers() -> int:
     """One worker per core but one, at least one: the engine is a process of its own and needs a core.
 
     Measured on 2 cores (``bench/RESULTS.md``, issue 12's sixth pass, both side by side in one run):
-    one worker answers a repeated (cached) query 16-19 % faster than two and an uncached one 4 %
-    faster at 100k triples, as fast at 1M, 5-12 % slower at 10k; two lightly loaded workers each
+    one worker answers 16-49 % more repeated (cached) queries a second than two, 4-5 % more uncached
+    ones at 100k triples, as many or more at 1M, 3-12 % fewer at 10k; two lightly loaded workers each
     wake for every request, where one busy worker keeps running. It also holds less memory."""
     return max(1, (os.cpu_count() or 2) - 1)
 
