@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ import pytest
 import requests
 
 from kg.config import Settings
+from kg.engine import process
 from kg.engine.client import COMPLETE_ENDINGS, SparqlClient
 from kg.engine.process import OxigraphProcess
 from kg.errors import EngineUnavailable, QueryTimeout
@@ -147,6 +149,27 @@ def test_the_engine_is_restarted_and_reloaded_after_it_is_killed(
         assert own_engine.restarts == 1 and own_engine.crashes == 1 and own_engine.kills == 0
         health = requests.get(server.url + "/-/health", timeout=30).json()
         assert health["status"] == "ok" and health["engine"]["restarts"] == 1, health
+
+
+@pytest.mark.parametrize("pidfd", [True, False])
+def test_the_supervisor_sees_its_engine_end_at_once(pidfd: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the supervisor waits with: it returns as the process ends (reaped), not before; without
+    a pidfd (an older kernel, another system) through Popen.wait, the same."""
+    if not pidfd:
+        monkeypatch.delattr(os, "pidfd_open", raising=False)
+    child = subprocess.Popen(["sleep", "30"])
+    watch = process._ExitWatch(child)
+    try:
+        assert (watch._poll is not None) == (pidfd and hasattr(os, "pidfd_open"))
+        assert not watch.wait(0.05) and child.returncode is None
+        started = time.monotonic()
+        threading.Timer(0.2, child.kill).start()
+        assert watch.wait(10.0)
+        assert time.monotonic() - started < 5.0 and child.returncode == -signal.SIGKILL
+    finally:
+        watch.close()
+        child.kill()
+        child.wait()
 
 
 def test_a_query_running_when_the_engine_crashes_is_not_sent_again(own_engine: OxigraphProcess) -> None:
