@@ -13,9 +13,11 @@ import requests
 
 from kg.config import Settings
 from kg.errors import QueryTooComplex
+from kg.rdf import complexity
 from kg.rdf.complexity import Complexity, Limits, measure
 from kg.rdf.formats import rdf_format
 from kg.rdf.parsing import document_depth, parse_bytes
+from kg.rdf.sparql import kinds_of, lex
 from kg.rdf.stacks import on_deep_stack
 from tests.server_support import Live, assert_error, serving_standalone, writable_copy
 
@@ -127,6 +129,49 @@ CRASHERS = {
 def test_what_is_measured(query: str, expected: Complexity) -> None:
     measured = measure(query)
     assert measured == Complexity(**{**expected.__dict__, "query_length": len(query)}), measured
+
+
+def test_a_template_filled_in_again_is_walked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk of a query's skeleton (its terms replaced by their kinds) is remembered: the same
+    template with other terms is measured without walking it again, and measures the same."""
+    walks: list[int] = []
+    walk = complexity._walk
+    monkeypatch.setattr(complexity, "_walk", lambda texts, kinds: walks.append(1) or walk(texts, kinds))
+    monkeypatch.setattr(complexity, "_WALKED", {})
+    template = 'SELECT ?n WHERE {{ ?s <http://e/{}> "{}"@en ; ex:p {} OPTIONAL {{ ?s ?p ?n }} }}'
+    first = measure(template.format("a", "b", 1))
+    again = measure(template.format("other/iri", "a longer literal", 1234.5))
+    assert len(walks) == 1
+    assert again == Complexity(**{**first.__dict__, "query_length": again.query_length})
+    assert again.query_length != first.query_length
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        # a name whose text is a kind's (the function iri) where a term of that kind stands
+        ('SELECT * { ?s ?p iri ("x") }', 'SELECT * { ?s ?p <x> ("x") }'),
+        ("SELECT * { ?s ?p ?o . ?o ?q a }", "SELECT * { ?s ?p ?o . ?o ?q ?a }"),
+        (f"SELECT * {{ {T} {{ {T} }} UNION {{ {T} }} }}", f"SELECT * {{ {T} {{ {T} }} {{ {T} }} }}"),
+        ("SELECT * { ?s ?p [] }", "SELECT * { ?s ?p [ ?q ?r ] }"),
+    ],
+)
+def test_queries_of_other_skeletons_are_walked_afresh(
+    first: str, then: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever was measured before, a query measures what its own walk finds."""
+    monkeypatch.setattr(complexity, "_WALKED", {})
+    for query in (first, then, first):
+        texts = lex(query)
+        fresh = Complexity(len(query), *complexity._walk(texts, kinds_of(texts)))
+        assert measure(query) == fresh, query
+
+
+def test_a_long_query_is_walked_without_being_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(complexity, "_WALKED", {})
+    query = "SELECT * { " + " . ".join([T] * complexity._WALKED_TOKENS) + " }"
+    assert measure(query).triple_patterns == complexity._WALKED_TOKENS
+    assert complexity._WALKED == {}
 
 
 def test_each_limit_is_named_with_its_value() -> None:
