@@ -66,6 +66,10 @@ class Settings:
     # requests one client (address; IPv6 /64) may have in flight at once in a worker; past it 429
     # at once (0: no limit)
     max_client_requests: int = 16
+    # requests receiving their bodies at once in a worker, all clients together (never more than half
+    # of server_threads); past it 503 at once, and the other threads stay for requests without a
+    # body (0: no limit)
+    max_receiving_requests: int = 64
     # --- query limits (kg/rdf/complexity.py): a query or update past any of them is refused before
     # any engine sees it (400 query_too_complex); see docs/pages/availability.md for the measurements
     max_query_length: int = Limits.query_length  # characters

@@ -245,6 +245,47 @@ def test_a_client_that_never_finishes_its_bodies_holds_up_no_one_else(
         assert wait_until(served_again)
 
 
+def test_many_clients_that_never_finish_their_bodies_hold_up_no_request_without_one(
+    server_settings: Settings,
+) -> None:
+    # Within their own limits, enough addresses together held every thread (eight of 16 filled a
+    # worker's 128). Here a worker of 16 threads: at most 8 receive bodies at once, past that 503.
+    env = {
+        "ALATAU_KG_WORKERS": "1",
+        "ALATAU_KG_SERVER_THREADS": "16",
+        "ALATAU_KG_MAX_CLIENT_REQUESTS": "16",
+        "ALATAU_KG_TOKENS": "",
+        "ALATAU_KG_TOKENS_FILE": "/nonexistent/tokens.json",
+    }
+    with serve_process(server_settings, env) as served:
+        held = [
+            c
+            for source in ("127.0.0.2", "127.0.0.3", "127.0.0.4")
+            for c in _unfinished_bodies(served.url, 6, source)
+        ]
+        try:
+            for _ in range(3):  # requests without a body are answered as usual, at once
+                assert _health(served.url)["status"] == "ok"
+                answer = requests.get(served.url + "/sparql", params={"query": "ASK {}"}, timeout=10)
+                assert answer.status_code == 200 and answer.json()["boolean"] is True
+            answers = [_answered(c) for c in held]
+            refused = [a for a in answers if a.startswith(b"HTTP/1.1 503")]
+            assert len(refused) == len(held) - 8, answers
+            assert b'"error": "busy_receiving"' in refused[0] and b"retry-after: 1" in refused[0].lower()
+            # a body sent whole meanwhile is refused too, at once: the 8 are waiting for theirs
+            posted = requests.post(served.url + "/sparql", data={"query": "ASK {}"}, timeout=10)
+            assert_error(posted, 503, "busy_receiving")
+        finally:
+            for connection in held:
+                connection.close()
+        # once they are gone, bodies are received again
+        assert wait_until(
+            lambda: (
+                requests.post(served.url + "/sparql", data={"query": "ASK {}"}, timeout=10).status_code == 200
+            )
+        )
+
+
 def test_every_worker_finds_the_restarted_engine(server_settings: Settings, two_workers: None) -> None:
     with serve_process(server_settings) as served:
         served.wait_for_engines(2)
@@ -253,7 +294,7 @@ def test_every_worker_finds_the_restarted_engine(server_settings: Settings, two_
         expected = requests.get(served.url + "/sparql", params={"query": COUNT}, headers={"Accept": CSV})
         os.kill(before, signal.SIGKILL)
         # A query sent in the instant between an outside kill and the supervisor's notice of it (it
-        # polls every 50 ms) may be taken for the query that crashed the engine, and refused (503),
+        # wakes as the engine ends) may be taken for the query that crashed the engine, and refused (503),
         # by design: the test waits until the dead engine has been reaped.
         assert wait_until(lambda: not Path(f"/proc/{before}").exists())
         # while the primary reloads, the standby answers: never a window without an engine (texts of

@@ -11,6 +11,15 @@ as :mod:`server.core.clients` tells them apart; a trusted proxy's forwarded addr
 body is read, with ``Retry-After``, and whoever else is asking is answered as usual. nginx's
 ``limit_conn`` does the same per address.
 
+Many clients together could still hold every thread: eight addresses of 16 unfinished bodies each
+filled a worker's 128 (issue 12's sixth pass). So the requests *receiving their bodies* are counted
+too, over all clients: at most ``max_receiving_requests`` at once in a worker (and never more than
+half its threads). Past that a request with a body is answered ``503`` at once (``busy_receiving``,
+``Retry-After: 1``), before anything of its body is read, and the other half of the threads stays
+free for requests without a body (``GET`` queries, pages, linked data, the health check), whoever
+holds the rest. A request stops counting the moment its body has been read whole (most take
+microseconds), or when its answer is ready if it never reads it.
+
 A slot is taken when the request reaches the app and given back when its answer has been written
 (the answer's iterable closed). A refused request goes through Flask (:func:`register`), which
 answers it in the one JSON error shape and observes it like every other.
@@ -36,17 +45,21 @@ class ClientSlots:
     """The WSGI layer that counts each client's requests in flight in this process (see the module's
     docstring); ``limit`` 0: no limit. ``flask`` answers the refused ones (the app's ``wsgi_app``)."""
 
-    def __init__(self, app: Wsgi, flask: Wsgi, identifier: Identifier, limit: int):
+    def __init__(self, app: Wsgi, flask: Wsgi, identifier: Identifier, limit: int, receiving_limit: int = 0):
         self.app = app  # the layer it guards (the fast path, then Flask)
         self._flask = flask
         self._identifier = identifier
         self.limit = limit
+        self.receiving_limit = receiving_limit  # requests receiving their bodies at once; 0: no limit
         self._held: dict[str, int] = {}
+        self._receiving = 0
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self.limit <= 0:
-            return self.app(environ, start_response)
+            if self.receiving_limit <= 0 or not _has_body(environ):
+                return self.app(environ, start_response)
+            return self._guarded(environ, start_response, None)
         client = self._identifier.by_address(environ)
         key = client.key
         with self._lock:
@@ -65,6 +78,8 @@ class ClientSlots:
                 max_client_requests=self.limit,
             )
             return self._flask(environ, start_response)
+        if self.receiving_limit > 0 and _has_body(environ):
+            return self._guarded(environ, start_response, key)
         try:
             body = self.app(environ, start_response)
         except BaseException:
@@ -75,10 +90,59 @@ class ClientSlots:
             return body
         return _Held(body, lambda: self._give_back(key))
 
+    def _guarded(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], key: str | None
+    ) -> Iterable[bytes]:
+        """A request with a body: counted among those receiving theirs until it has read it (or its
+        answer is ready), or refused at once when there are as many as may be."""
+        with self._lock:
+            receiving = self._receiving
+            if receiving < self.receiving_limit:
+                self._receiving = receiving + 1
+        if receiving >= self.receiving_limit:
+            if key is not None:
+                self._give_back(key)
+            environ[REFUSED] = HttpError(
+                503,
+                "busy_receiving",
+                f"{receiving} requests are receiving their bodies in this worker, the most it lets "
+                f"wait for theirs at once (setting max_receiving_requests); try again in a second",
+                headers={"Retry-After": "1"},
+                retry_after_s=1,
+                receiving=receiving,
+                max_receiving_requests=self.receiving_limit,
+            )
+            return self._flask(environ, start_response)
+        stream = environ["wsgi.input"] = _Receiving(environ["wsgi.input"], _length(environ), self._received)
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            stream.received()
+            if key is not None:
+                self._give_back(key)
+            raise
+        stream.received()  # the answer is ready: whatever of the body was not read never will be
+        if key is None:
+            return body
+        if type(body) is list:
+            self._give_back(key)
+            return body
+        return _Held(body, lambda: self._give_back(key))
+
     def held(self, key: str) -> int:
         """The requests of the client ``key`` in flight (for the tests)."""
         with self._lock:
             return self._held.get(key, 0)
+
+    @property
+    def receiving(self) -> int:
+        """The requests receiving their bodies now (for the tests)."""
+        with self._lock:
+            return self._receiving
+
+    def _received(self) -> None:
+        with self._lock:
+            self._receiving -= 1
 
     def _give_back(self, key: str) -> None:
         with self._lock:
@@ -87,6 +151,70 @@ class ClientSlots:
                 self._held[key] = held
             else:
                 self._held.pop(key, None)
+
+
+def receiving_limit(setting: int, threads: int) -> int:
+    """The requests a worker of ``threads`` threads lets receive their bodies at once: the setting,
+    at most half the threads (the server runs at least 8: :mod:`server.deploy`); 0: no limit."""
+    return 0 if setting <= 0 else max(1, min(setting, max(8, threads) // 2))
+
+
+def _has_body(environ: dict[str, Any]) -> bool:
+    """Whether the request says a body follows (a length other than 0, or chunks)."""
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        return length != "0"
+    return bool(environ.get("HTTP_TRANSFER_ENCODING"))
+
+
+def _length(environ: dict[str, Any]) -> int | None:
+    """The body's announced length (None: chunked, or not a number)."""
+    length = environ.get("CONTENT_LENGTH", "")
+    return int(length) if length.isdigit() else None
+
+
+class _Receiving:
+    """``wsgi.input`` of a request counted as receiving its body: :meth:`received` is called (once)
+    when the body has been read whole (its announced length, or the end of its chunks), or by the
+    server's layer when the answer is ready."""
+
+    __slots__ = ("_done", "_left", "_stream")
+
+    def __init__(self, stream: Any, length: int | None, done: Callable[[], None]):
+        self._stream = stream
+        self._left = length
+        self._done: Callable[[], None] | None = done
+
+    def received(self) -> None:
+        done, self._done = self._done, None
+        if done is not None:
+            done()
+
+    def _count(self, data: bytes) -> bytes:
+        if self._done is not None:
+            if not data:
+                self.received()
+            elif self._left is not None:
+                self._left -= len(data)
+                if self._left <= 0:
+                    self.received()
+        return data
+
+    def read(self, *size: Any) -> bytes:
+        return self._count(self._stream.read(*size))
+
+    def readline(self, *size: Any) -> bytes:
+        return self._count(self._stream.readline(*size))
+
+    def readlines(self, *hint: Any) -> list[bytes]:
+        lines: list[bytes] = self._stream.readlines(*hint)
+        self._count(b"".join(lines))
+        return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._stream:
+            yield self._count(chunk)
+        self.received()
 
 
 class _Held:
