@@ -70,6 +70,8 @@ class Settings:
     # of server_threads); past it 503 at once, and the other threads stay for requests without a
     # body (0: no limit)
     max_receiving_requests: int = 64
+    # of them, one client's (address; IPv6 /64); past it 429 at once (0: no limit)
+    max_client_receiving: int = 4
     # --- query limits (kg/rdf/complexity.py): a query or update past any of them is refused before
     # any engine sees it (400 query_too_complex); see docs/pages/availability.md for the measurements
     max_query_length: int = Limits.query_length  # characters

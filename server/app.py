@@ -76,13 +76,15 @@ def create_app(
     # /sparql's common case without Flask's machinery; anything else goes on to Flask
     queries = fast.FastQueries(flask_app, ctx, observer)
     # before either reads a body: one client's requests in flight, at most max_client_requests, and
-    # all clients' requests receiving their bodies, at most max_receiving_requests (half the threads)
+    # requests receiving their bodies, at most max_receiving_requests (half the threads) of all
+    # clients and max_client_receiving of one
     app.wsgi_app = inflight.ClientSlots(  # type: ignore[method-assign]
         queries,
         flask_app,
         ctx.identifier,
         settings.max_client_requests,
         inflight.receiving_limit(settings.max_receiving_requests, settings.server_threads),
+        settings.max_client_receiving,
     )
     return app
 

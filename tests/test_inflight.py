@@ -110,6 +110,7 @@ def test_bodies_stop_counting_once_read_or_answered(two_at_once: FlaskClient) ->
     assert two_at_once.post("/no/such/page", data=b"x" * 1000, buffered=True).status_code == 404
     assert two_at_once.post("/sparql", data=b"", content_type=FORM, buffered=True).status_code == 400
     assert slots.receiving == 0 and slots.held("ip:127.0.0.1") == 0
+    assert slots.receiving_of("ip:127.0.0.1") == 0 and slots.client_receiving_limit == 4
 
 
 def test_past_the_receiving_limit_a_body_is_refused_with_a_503_unread(
@@ -134,6 +135,26 @@ def test_past_the_receiving_limit_a_body_is_refused_with_a_503_unread(
     assert slots.receiving == 0
     found = samples(client.get("/-/metrics", buffered=True).get_data(as_text=True))
     assert value(found, "alatau_kg_refusals_total", code="busy_receiving") == 1
+
+
+def test_past_its_share_of_receiving_a_client_is_refused_with_a_429(
+    server_settings: Settings, server_engine: OxigraphProcess
+) -> None:
+    app = create_app(server_settings.with_(max_client_receiving=2), server_engine)
+    client = app.test_client()
+    slots = _slots(client)
+    slots._receiving_by["ip:127.0.0.1"] = 2  # as if two of its requests were waiting for their bodies
+    slots._receiving = 2
+    response = client.post("/sparql", data={"query": "ASK {}"}, buffered=True)
+    body = response.json
+    assert response.status_code == 429 and body is not None and body["error"] == "too_many_receiving"
+    assert response.headers["Retry-After"] == "1" and body["max_client_receiving"] == 2
+    assert "address 127.0.0.1" in body["message"] and "max_client_receiving" in body["message"]
+    # another client's body is received, and this client's requests without one are answered
+    other = client.post("/sparql", data={"query": "ASK {}"}, environ_base=ELSEWHERE, buffered=True)
+    assert other.status_code == 200
+    assert client.get("/sparql", query_string={"query": "ASK {}"}, buffered=True).status_code == 200
+    assert slots.receiving_of("ip:192.0.2.9") == 0 and slots.receiving == 2
 
 
 @pytest.mark.parametrize(

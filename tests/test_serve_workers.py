@@ -216,7 +216,9 @@ def test_a_client_that_never_finishes_its_bodies_holds_up_no_one_else(
     # A thread reading a body waits for it as long as the client takes. Without a limit per client,
     # 20 such requests stopped two workers of eight threads from answering anyone.
     limit = 16  # the default: the fixtures' settings turn it off for werkzeug's test client
-    with serve_process(server_settings, {"ALATAU_KG_MAX_CLIENT_REQUESTS": str(limit)}) as served:
+    # (the limit on one client's bodies waiting, smaller, off here: the next test has it)
+    env = {"ALATAU_KG_MAX_CLIENT_REQUESTS": str(limit), "ALATAU_KG_MAX_CLIENT_RECEIVING": "0"}
+    with serve_process(server_settings, env) as served:
         held = _unfinished_bodies(served.url, 200, "127.0.0.2")
         try:
             for _ in range(3):  # others are answered as usual, at once
@@ -249,34 +251,43 @@ def test_many_clients_that_never_finish_their_bodies_hold_up_no_request_without_
     server_settings: Settings,
 ) -> None:
     # Within their own limits, enough addresses together held every thread (eight of 16 filled a
-    # worker's 128). Here a worker of 16 threads: at most 8 receive bodies at once, past that 503.
+    # worker's 128). Here a worker of 16 threads: at most 8 receive bodies at once (503 past it),
+    # at most 4 of one client (429 past it).
     env = {
         "ALATAU_KG_WORKERS": "1",
         "ALATAU_KG_SERVER_THREADS": "16",
         "ALATAU_KG_MAX_CLIENT_REQUESTS": "16",
+        "ALATAU_KG_MAX_CLIENT_RECEIVING": "4",
         "ALATAU_KG_TOKENS": "",
         "ALATAU_KG_TOKENS_FILE": "/nonexistent/tokens.json",
     }
     with serve_process(server_settings, env) as served:
-        held = [
+        # one client: 4 of its bodies wait, past that it is refused (429), alone
+        first = _unfinished_bodies(served.url, 6, "127.0.0.2")
+        answers = sorted(_answered(c) for c in first)
+        assert answers[:4] == [b""] * 4 and all(a.startswith(b"HTTP/1.1 429") for a in answers[4:]), answers
+        assert b'"error": "too_many_receiving"' in answers[4] and b"retry-after: 1" in answers[4].lower()
+        # three more clients: 4 more wait (8 in all), the rest are refused (503)
+        more = [
             c
-            for source in ("127.0.0.2", "127.0.0.3", "127.0.0.4")
-            for c in _unfinished_bodies(served.url, 6, source)
+            for source in ("127.0.0.3", "127.0.0.4", "127.0.0.5")
+            for c in _unfinished_bodies(served.url, 4, source)
         ]
         try:
             for _ in range(3):  # requests without a body are answered as usual, at once
                 assert _health(served.url)["status"] == "ok"
                 answer = requests.get(served.url + "/sparql", params={"query": "ASK {}"}, timeout=10)
                 assert answer.status_code == 200 and answer.json()["boolean"] is True
-            answers = [_answered(c) for c in held]
-            refused = [a for a in answers if a.startswith(b"HTTP/1.1 503")]
-            assert len(refused) == len(held) - 8, answers
-            assert b'"error": "busy_receiving"' in refused[0] and b"retry-after: 1" in refused[0].lower()
+            answers = sorted(_answered(c) for c in more)
+            assert answers[:4] == [b""] * 4 and all(a.startswith(b"HTTP/1.1 503") for a in answers[4:]), (
+                answers
+            )
+            assert b'"error": "busy_receiving"' in answers[4] and b"retry-after: 1" in answers[4].lower()
             # a body sent whole meanwhile is refused too, at once: the 8 are waiting for theirs
             posted = requests.post(served.url + "/sparql", data={"query": "ASK {}"}, timeout=10)
             assert_error(posted, 503, "busy_receiving")
         finally:
-            for connection in held:
+            for connection in first + more:
                 connection.close()
         # once they are gone, bodies are received again
         assert wait_until(

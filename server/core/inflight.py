@@ -17,7 +17,9 @@ too, over all clients: at most ``max_receiving_requests`` at once in a worker (a
 half its threads). Past that a request with a body is answered ``503`` at once (``busy_receiving``,
 ``Retry-After: 1``), before anything of its body is read, and the other half of the threads stays
 free for requests without a body (``GET`` queries, pages, linked data, the health check), whoever
-holds the rest. A request stops counting the moment its body has been read whole (most take
+holds the rest. One client may have at most ``max_client_receiving`` of them (past that ``429``
+``too_many_receiving`` at once), so that it takes many addresses, not four, to fill them and have
+everyone's bodies refused. A request stops counting the moment its body has been read whole (most take
 microseconds), or when its answer is ready if it never reads it.
 
 A slot is taken when the request reaches the app and given back when its answer has been written
@@ -33,7 +35,7 @@ from typing import Any
 
 from flask import Flask, request
 
-from server.core.clients import Identifier
+from server.core.clients import Client, Identifier
 from server.core.errors import HttpError
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -42,24 +44,35 @@ REFUSED = "alatau_kg.in_flight_refused"  # the environ's key of a request refuse
 
 
 class ClientSlots:
-    """The WSGI layer that counts each client's requests in flight in this process (see the module's
-    docstring); ``limit`` 0: no limit. ``flask`` answers the refused ones (the app's ``wsgi_app``)."""
+    """The WSGI layer that counts each client's requests in flight in this process, and the requests
+    receiving their bodies (see the module's docstring); a limit of 0: no limit. ``flask`` answers the
+    refused ones (the app's ``wsgi_app``)."""
 
-    def __init__(self, app: Wsgi, flask: Wsgi, identifier: Identifier, limit: int, receiving_limit: int = 0):
+    def __init__(
+        self,
+        app: Wsgi,
+        flask: Wsgi,
+        identifier: Identifier,
+        limit: int,
+        receiving_limit: int = 0,
+        client_receiving_limit: int = 0,
+    ):
         self.app = app  # the layer it guards (the fast path, then Flask)
         self._flask = flask
         self._identifier = identifier
         self.limit = limit
         self.receiving_limit = receiving_limit  # requests receiving their bodies at once; 0: no limit
+        self.client_receiving_limit = client_receiving_limit  # the same, of one client
         self._held: dict[str, int] = {}
         self._receiving = 0
+        self._receiving_by: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self.limit <= 0:
-            if self.receiving_limit <= 0 or not _has_body(environ):
+            if (self.receiving_limit <= 0 and self.client_receiving_limit <= 0) or not _has_body(environ):
                 return self.app(environ, start_response)
-            return self._guarded(environ, start_response, None)
+            return self._guarded(environ, start_response, self._identifier.by_address(environ), False)
         client = self._identifier.by_address(environ)
         key = client.key
         with self._lock:
@@ -78,8 +91,8 @@ class ClientSlots:
                 max_client_requests=self.limit,
             )
             return self._flask(environ, start_response)
-        if self.receiving_limit > 0 and _has_body(environ):
-            return self._guarded(environ, start_response, key)
+        if (self.receiving_limit > 0 or self.client_receiving_limit > 0) and _has_body(environ):
+            return self._guarded(environ, start_response, client, True)
         try:
             body = self.app(environ, start_response)
         except BaseException:
@@ -91,38 +104,59 @@ class ClientSlots:
         return _Held(body, lambda: self._give_back(key))
 
     def _guarded(
-        self, environ: dict[str, Any], start_response: Callable[..., Any], key: str | None
+        self, environ: dict[str, Any], start_response: Callable[..., Any], client: Client, slot: bool
     ) -> Iterable[bytes]:
         """A request with a body: counted among those receiving theirs until it has read it (or its
-        answer is ready), or refused at once when there are as many as may be."""
+        answer is ready), or refused at once when its client, or all clients together, have as many
+        as may be. ``slot``: it holds one of its client's slots (given back when it is done)."""
+        key = client.key
+        total, mine = self.receiving_limit, self.client_receiving_limit
         with self._lock:
-            receiving = self._receiving
-            if receiving < self.receiving_limit:
+            receiving, by_client = self._receiving, self._receiving_by.get(key, 0)
+            admitted = (total <= 0 or receiving < total) and (mine <= 0 or by_client < mine)
+            if admitted:
                 self._receiving = receiving + 1
-        if receiving >= self.receiving_limit:
-            if key is not None:
+                self._receiving_by[key] = by_client + 1
+        if not admitted:
+            if slot:
                 self._give_back(key)
-            environ[REFUSED] = HttpError(
-                503,
-                "busy_receiving",
-                f"{receiving} requests are receiving their bodies in this worker, the most it lets "
-                f"wait for theirs at once (setting max_receiving_requests); try again in a second",
-                headers={"Retry-After": "1"},
-                retry_after_s=1,
-                receiving=receiving,
-                max_receiving_requests=self.receiving_limit,
+            environ[REFUSED] = (
+                HttpError(
+                    429,
+                    "too_many_receiving",
+                    f"{client.label} has {by_client} requests waiting for their bodies at once, the most "
+                    f"one client may have (setting max_client_receiving); try again once one of them "
+                    f"has been sent",
+                    headers={"Retry-After": "1"},
+                    retry_after_s=1,
+                    receiving=by_client,
+                    max_client_receiving=mine,
+                )
+                if mine > 0 and by_client >= mine
+                else HttpError(
+                    503,
+                    "busy_receiving",
+                    f"{receiving} requests are receiving their bodies in this worker, the most it lets "
+                    f"wait for theirs at once (setting max_receiving_requests); try again in a second",
+                    headers={"Retry-After": "1"},
+                    retry_after_s=1,
+                    receiving=receiving,
+                    max_receiving_requests=total,
+                )
             )
             return self._flask(environ, start_response)
-        stream = environ["wsgi.input"] = _Receiving(environ["wsgi.input"], _length(environ), self._received)
+        stream = environ["wsgi.input"] = _Receiving(
+            environ["wsgi.input"], _length(environ), lambda: self._received(key)
+        )
         try:
             body = self.app(environ, start_response)
         except BaseException:
             stream.received()
-            if key is not None:
+            if slot:
                 self._give_back(key)
             raise
         stream.received()  # the answer is ready: whatever of the body was not read never will be
-        if key is None:
+        if not slot:
             return body
         if type(body) is list:
             self._give_back(key)
@@ -140,9 +174,19 @@ class ClientSlots:
         with self._lock:
             return self._receiving
 
-    def _received(self) -> None:
+    def receiving_of(self, key: str) -> int:
+        """The requests of the client ``key`` receiving their bodies now (for the tests)."""
+        with self._lock:
+            return self._receiving_by.get(key, 0)
+
+    def _received(self, key: str) -> None:
         with self._lock:
             self._receiving -= 1
+            left = self._receiving_by.get(key, 0) - 1
+            if left > 0:
+                self._receiving_by[key] = left
+            else:
+                self._receiving_by.pop(key, None)
 
     def _give_back(self, key: str) -> None:
         with self._lock:
