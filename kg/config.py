@@ -132,6 +132,11 @@ class Settings:
             raise ValueError(f"unknown engine profile {self.engine_profile!r} (known: {known})")
 
     @property
+    def worker_threads(self) -> int:
+        """The threads a server worker runs: ``server_threads``, at least 8."""
+        return max(8, self.server_threads)
+
+    @property
     def proposals_file(self) -> Path:
         """Where the proposals are kept: ``proposals_path``, or beside the store."""
         if self.proposals_path:

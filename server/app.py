@@ -83,7 +83,7 @@ def create_app(
         flask_app,
         ctx.identifier,
         settings.max_client_requests,
-        inflight.receiving_limit(settings.max_receiving_requests, settings.server_threads),
+        inflight.receiving_limit(settings.max_receiving_requests, settings.worker_threads),
         settings.max_client_receiving,
     )
     return app

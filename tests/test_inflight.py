@@ -161,7 +161,7 @@ def test_past_its_share_of_receiving_a_client_is_refused_with_a_429(
     ("setting", "threads", "limit"), [(64, 128, 64), (64, 16, 8), (64, 2, 4), (0, 128, 0)]
 )
 def test_at_most_half_the_threads_receive(setting: int, threads: int, limit: int) -> None:
-    assert receiving_limit(setting, threads) == limit
+    assert receiving_limit(setting, Settings(server_threads=threads).worker_threads) == limit
 
 
 @pytest.mark.parametrize("length", [None, 10])

@@ -69,46 +69,59 @@ class ClientSlots:
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if self.limit <= 0:
-            if (self.receiving_limit <= 0 and self.client_receiving_limit <= 0) or not _has_body(environ):
-                return self.app(environ, start_response)
-            return self._guarded(environ, start_response, self._identifier.by_address(environ), False)
+        receives = (self.receiving_limit > 0 or self.client_receiving_limit > 0) and _has_body(environ)
+        if self.limit <= 0 and not receives:
+            return self.app(environ, start_response)
         client = self._identifier.by_address(environ)
         key = client.key
-        with self._lock:
-            held = self._held.get(key, 0)
-            if held < self.limit:
-                self._held[key] = held + 1
-        if held >= self.limit:
-            environ[REFUSED] = HttpError(
-                429,
-                "too_many_in_flight",
-                f"{client.label} has {held} requests in flight at once, the most one client may have "
-                f"(setting max_client_requests); try again once one of them has been answered",
-                headers={"Retry-After": "1"},
-                retry_after_s=1,
-                in_flight=held,
-                max_client_requests=self.limit,
+        slot = self.limit > 0  # this request holds one of its client's slots until it is done
+        if slot:
+            with self._lock:
+                held = self._held.get(key, 0)
+                if held < self.limit:
+                    self._held[key] = held + 1
+            if held >= self.limit:
+                environ[REFUSED] = HttpError(
+                    429,
+                    "too_many_in_flight",
+                    f"{client.label} has {held} requests in flight at once, the most one client may "
+                    f"have (setting max_client_requests); try again once one of them has been answered",
+                    headers={"Retry-After": "1"},
+                    retry_after_s=1,
+                    in_flight=held,
+                    max_client_requests=self.limit,
+                )
+                return self._flask(environ, start_response)
+        stream: _Receiving | None = None
+        if receives:
+            refusal = self._receive(client)
+            if refusal is not None:
+                if slot:
+                    self._give_back(key)
+                environ[REFUSED] = refusal
+                return self._flask(environ, start_response)
+            stream = environ["wsgi.input"] = _Receiving(
+                environ["wsgi.input"], _length(environ), lambda: self._received(key)
             )
-            return self._flask(environ, start_response)
-        if (self.receiving_limit > 0 or self.client_receiving_limit > 0) and _has_body(environ):
-            return self._guarded(environ, start_response, client, True)
         try:
             body = self.app(environ, start_response)
         except BaseException:
-            self._give_back(key)
+            if slot:
+                self._give_back(key)
             raise
+        finally:
+            if stream is not None:  # the answer is ready: what of the body was not read never will be
+                stream.received()
+        if not slot:
+            return body
         if type(body) is list:  # written whole: nothing more of this request will run
             self._give_back(key)
             return body
         return _Held(body, lambda: self._give_back(key))
 
-    def _guarded(
-        self, environ: dict[str, Any], start_response: Callable[..., Any], client: Client, slot: bool
-    ) -> Iterable[bytes]:
-        """A request with a body: counted among those receiving theirs until it has read it (or its
-        answer is ready), or refused at once when its client, or all clients together, have as many
-        as may be. ``slot``: it holds one of its client's slots (given back when it is done)."""
+    def _receive(self, client: Client) -> HttpError | None:
+        """Count a request with a body among those receiving theirs (until :meth:`_received`), or the
+        refusal when its client, or all clients together, have as many as may be."""
         key = client.key
         total, mine = self.receiving_limit, self.client_receiving_limit
         with self._lock:
@@ -117,51 +130,30 @@ class ClientSlots:
             if admitted:
                 self._receiving = receiving + 1
                 self._receiving_by[key] = by_client + 1
-        if not admitted:
-            if slot:
-                self._give_back(key)
-            environ[REFUSED] = (
-                HttpError(
-                    429,
-                    "too_many_receiving",
-                    f"{client.label} has {by_client} requests waiting for their bodies at once, the most "
-                    f"one client may have (setting max_client_receiving); try again once one of them "
-                    f"has been sent",
-                    headers={"Retry-After": "1"},
-                    retry_after_s=1,
-                    receiving=by_client,
-                    max_client_receiving=mine,
-                )
-                if mine > 0 and by_client >= mine
-                else HttpError(
-                    503,
-                    "busy_receiving",
-                    f"{receiving} requests are receiving their bodies in this worker, the most it lets "
-                    f"wait for theirs at once (setting max_receiving_requests); try again in a second",
-                    headers={"Retry-After": "1"},
-                    retry_after_s=1,
-                    receiving=receiving,
-                    max_receiving_requests=total,
-                )
+        if admitted:
+            return None
+        if mine > 0 and by_client >= mine:
+            return HttpError(
+                429,
+                "too_many_receiving",
+                f"{client.label} has {by_client} requests waiting for their bodies at once, the most "
+                f"one client may have (setting max_client_receiving); try again once one of them has "
+                f"been sent",
+                headers={"Retry-After": "1"},
+                retry_after_s=1,
+                receiving=by_client,
+                max_client_receiving=mine,
             )
-            return self._flask(environ, start_response)
-        stream = environ["wsgi.input"] = _Receiving(
-            environ["wsgi.input"], _length(environ), lambda: self._received(key)
+        return HttpError(
+            503,
+            "busy_receiving",
+            f"{receiving} requests are receiving their bodies in this worker, the most it lets wait "
+            f"for theirs at once (setting max_receiving_requests); try again in a second",
+            headers={"Retry-After": "1"},
+            retry_after_s=1,
+            receiving=receiving,
+            max_receiving_requests=total,
         )
-        try:
-            body = self.app(environ, start_response)
-        except BaseException:
-            stream.received()
-            if slot:
-                self._give_back(key)
-            raise
-        stream.received()  # the answer is ready: whatever of the body was not read never will be
-        if not slot:
-            return body
-        if type(body) is list:
-            self._give_back(key)
-            return body
-        return _Held(body, lambda: self._give_back(key))
 
     def held(self, key: str) -> int:
         """The requests of the client ``key`` in flight (for the tests)."""
@@ -198,9 +190,9 @@ class ClientSlots:
 
 
 def receiving_limit(setting: int, threads: int) -> int:
-    """The requests a worker of ``threads`` threads lets receive their bodies at once: the setting,
-    at most half the threads (the server runs at least 8: :mod:`server.deploy`); 0: no limit."""
-    return 0 if setting <= 0 else max(1, min(setting, max(8, threads) // 2))
+    """The requests a worker of ``threads`` threads (:attr:`kg.config.Settings.worker_threads`) lets
+    receive their bodies at once: the setting, at most half the threads; 0: no limit."""
+    return 0 if setting <= 0 else max(1, min(setting, threads // 2))
 
 
 def _has_body(environ: dict[str, Any]) -> bool:

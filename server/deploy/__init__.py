@@ -359,7 +359,7 @@ def _serve_with_workers(
         host=settings.host,
         port=settings.port,
         workers=workers,
-        threads=max(8, settings.server_threads),
+        threads=settings.worker_threads,
         max_body_bytes=settings.max_body_bytes,
         graceful_s=3 * settings.query_timeout_s + 10,  # running queries may finish (and their grace)
     )
@@ -382,7 +382,7 @@ def _serve_in_process(settings: Settings, engine: Failover, writer: Writer | Non
             app,
             host=settings.host,
             port=settings.port,
-            threads=max(8, settings.server_threads),
+            threads=settings.worker_threads,
             ident="alatau-kg",
             clear_untrusted_proxy_headers=True,
         )
