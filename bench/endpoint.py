@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.endpoint --scales 10k,100k,1M [--rounds R] [--round-s S]
         [--concurrency C] [--modes uncached,repeated] [--serve-args "--workers 2"] [--workdir DIR]
-        [--writable] [--also "--workers 1"]
+        [--writable] [--also "--workers 1"] [--floor]
 
 Per scale, the data is the seeded synthetic city of ``bench/synthetic.py`` (``--seed``, default 1) with
 the real ``data/*.trig`` beside it, as one N-Quads file loaded, unchanged, into three servers:
@@ -17,7 +17,11 @@ the real ``data/*.trig`` beside it, as one N-Quads file loaded, unchanged, into 
 - B2, ``oxigraph serve`` in memory, loaded through its Graph Store endpoint;
 - with ``--also ARGS``, A2: a second ``alatau-kg serve`` with ``ARGS`` added to A's, over the same
   store, in the same rotation (to choose between two configurations side by side, on the same
-  machine drift, rather than from two runs).
+  machine drift, rather than from two runs);
+- with ``--floor``, F: :mod:`bench.floor`, a front that only forwards (granian as ``serve`` runs it,
+  a WSGI app that sends the query to its own in-memory ``oxigraph serve`` and returns the answer, and
+  nothing else), in the same rotation: the least any front of ours, run apart from its engine, costs
+  on this machine, and so the most the ratios of A could reach.
 
 All three run with a 10 s query timeout, and B1, B2 are asked for the union default graph that A gives
 by default. The mix (:data:`KINDS`) is the issue's ten kinds of query: point lookup, label search,
@@ -77,6 +81,7 @@ from kg.changes.tokens import digest
 from kg.engine.process import find_oxigraph
 
 TIMEOUT_S = 10
+FLOOR = "floor (forwards)"  # bench.floor's name in the figures
 ACCEPT_RESULTS = "application/sparql-results+json"
 ACCEPT_GRAPH = "application/n-triples"
 
@@ -270,10 +275,15 @@ def running(
 
 @contextlib.contextmanager
 def servers(
-    out: Path, serve_args: list[str], writable: bool = False, also: list[str] | None = None
+    out: Path,
+    serve_args: list[str],
+    writable: bool = False,
+    also: list[str] | None = None,
+    floor: bool = False,
 ) -> Iterator[list[Target]]:
-    """A, B1 (RocksDB) and B2 (in memory), each started and ready; with ``also``, A2 after A."""
-    ports = [_free_port() for _ in range(4)]
+    """A, B1 (RocksDB) and B2 (in memory), each started and ready; with ``also``, A2 after A; with
+    ``floor``, F (:mod:`bench.floor`) after them."""
+    ports = [_free_port() for _ in range(5)]
     oxigraph = find_oxigraph()
     tokens = f"bench:writer:{digest(secrets.token_hex(16))}" if writable else ""
     env = {
@@ -304,6 +314,11 @@ def servers(
             ours2 = [*ours, *also]
             ours2[ours2.index("--port") + 1] = str(ports[3])
             a2 = stack.enter_context(running(ours2, env, out / "alatau-also.log"))
+        f = None
+        if floor:
+            command = [sys.executable, "-m", "bench.floor", "--port", str(ports[4])]
+            command += ["--data", str(out / "data.nq"), "--timeout-s", str(TIMEOUT_S)]
+            f = stack.enter_context(running(command, env, out / "floor.log"))
         b1 = stack.enter_context(running([*rocks, *timeout]))
         b2 = stack.enter_context(running([*memory, *timeout]))
         _wait_http(b1, "127.0.0.1", ports[1], "/", 120)
@@ -317,6 +332,9 @@ def servers(
             _wait_http(a2, "127.0.0.1", ports[3], "/-/health", 600)
             name = "alatau " + shlex.join(also or [])
             targets.append(Target(name, f"http://127.0.0.1:{ports[3]}/sparql", pid=a2.pid))
+        if f is not None:
+            _wait_http(f, "127.0.0.1", ports[4], "/sparql?query=ASK%7B%7D", 600)
+            targets.append(Target(FLOOR, f"http://127.0.0.1:{ports[4]}/sparql", pid=f.pid))
         yield [
             *targets,
             Target("oxigraph rocksdb", f"http://127.0.0.1:{ports[1]}/query", union, pid=b1.pid),
@@ -507,7 +525,7 @@ def bench_scale(
     out, quads = prepare(scale, args.seed, workdir, progress)
     progress(f"{scale}: {quads} quads; starting the servers …")
     also = shlex.split(args.also) if args.also is not None else None
-    with servers(out, shlex.split(args.serve_args), args.writable, also) as targets:
+    with servers(out, shlex.split(args.serve_args), args.writable, also, args.floor) as targets:
         mix = make_mix(read_facts(targets[-1]), args.variants, args.seed)
         progress(f"{scale}: checking result counts of {args.variants} variants × {len(mix)} kinds …")
         summary = check_counts(targets, mix)
@@ -557,7 +575,7 @@ def report(scale: str, mode: str, figures: dict[str, dict[str, float]]) -> list[
     lines = [f"{scale} ({int(next(iter(figures.values()))['quads'])} quads), {mode}:"]
     for name, f in figures.items():
         cpu = f"CPU/query {f['front_cpu_ms'] + f['engine_cpu_ms']:6.3f} ms"
-        if name.startswith("alatau"):
+        if name.startswith("alatau") or name == FLOOR:
             cpu += f" (front {f['front_cpu_ms']:.3f} + engine {f['engine_cpu_ms']:.3f})"
         lines.append(
             f"  {name:>16}: {f['qps']:8.1f} QPS  p50 {f['p50']:7.1f} ms  p99 {f['p99']:7.1f} ms  "
@@ -575,6 +593,19 @@ def report(scale: str, mode: str, figures: dict[str, dict[str, float]]) -> list[
                 else f"target ≥ {target:.2f}×: {'met' if ratio >= target else 'NOT met'}"
             )
             lines.append(f"  {name} / oxigraph {kind}: {ratio:.2f}×  ({verdict})")
+    floor = figures.get(FLOOR)
+    if floor is not None and mode == "uncached":  # repeated: our cache answers, the floor forwards
+        for kind in ("rocksdb", "memory"):
+            theirs = figures[f"oxigraph {kind}"]["qps"]
+            lines.append(
+                f"  {FLOOR} / oxigraph {kind}: {floor['qps'] / theirs if theirs else 0.0:.2f}×  "
+                "(the most a front run apart could reach here)"
+            )
+        for name in [n for n in figures if n.startswith("alatau")]:
+            above = figures[name]["front_cpu_ms"] - floor["front_cpu_ms"]
+            lines.append(
+                f"  {name}'s front above the floor's: {above:+.3f} ms CPU a query (the endpoint's work)"
+            )
     return lines
 
 
@@ -590,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
         "--variants", type=int, default=16, help="parameterisations of each kind (default 16)"
     )
     parser.add_argument(
-        "--rounds", type=int, default=None, help="timed rounds, as many per server (default 6, 8 with --also)"
+        "--rounds", type=int, default=None, help="timed rounds, as many per server (default: two per server)"
     )
     parser.add_argument("--round-s", type=float, default=5.0, help="seconds per round (default 5)")
     parser.add_argument(
@@ -616,10 +647,15 @@ def main(argv: list[str] | None = None) -> int:
         "e.g. '--workers 1'",
     )
     parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="add bench.floor, a front that only forwards to its own engine, to the rotation",
+    )
+    parser.add_argument(
         "--workdir", type=Path, help="keep the data and stores here and reuse them (default: temp)"
     )
     args = parser.parse_args(argv)
-    servers_n = 3 if args.also is None else 4
+    servers_n = 3 + (args.also is not None) + args.floor
     if args.rounds is None:
         args.rounds = 2 * servers_n
     if args.rounds % servers_n:
@@ -642,6 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rounds} rounds of {args.round_s:g} s; A: alatau-kg serve {args.serve_args}".rstrip()
         + (" with a write token (durable store process)" if args.writable else "")
         + (f"; A2: A with {args.also}" if args.also is not None else "")
+        + ("; F: bench.floor" if args.floor else "")
     )
     for scale, by_mode in results.items():
         for mode, figures in by_mode.items():
