@@ -159,11 +159,27 @@ def measure_texts(texts: Sequence[str], length: int) -> Complexity:
     """The :class:`Complexity` of a query or update already read into its tokens' texts
     (:func:`kg.rdf.sparql.lex`); ``length``: its length in characters."""
     kinds = kinds_of(texts)
+    return measure_skeleton(texts, kinds, skeleton(texts, kinds), length)
+
+
+def skeleton(texts: Sequence[str], kinds: Sequence[str]) -> str | None:
+    """The tokens with every term (IRI, prefixed name, variable, literal, language tag) replaced by its
+    kind, as one string; None for a text of more than :data:`_WALKED_TOKENS` tokens (not remembered).
+    Two texts with the same skeleton differ only in their terms. A term stands as ``" " + kind``,
+    which no other token's text can be (none starts with a space); the tokens are joined by ``\\x1f``,
+    which none holds."""
     if len(texts) > _WALKED_TOKENS:
-        return Complexity(length, *_walk(texts, kinds))
+        return None
     terms = _SKELETON_TERMS
-    # a term stands as " kind": no other token's text starts with a space
-    skeleton = "\x1f".join([terms.get(kind) or text for kind, text in zip(kinds, texts, strict=True)])
+    return "\x1f".join([terms.get(kind) or text for kind, text in zip(kinds, texts, strict=True)])
+
+
+def measure_skeleton(
+    texts: Sequence[str], kinds: Sequence[str], skeleton: str | None, length: int
+) -> Complexity:
+    """:func:`measure_texts` with the tokens' kinds and the :func:`skeleton` already made."""
+    if skeleton is None:
+        return Complexity(length, *_walk(texts, kinds))
     walked = _WALKED.get(skeleton)
     if walked is None:
         walked = _walk(texts, kinds)

@@ -28,10 +28,11 @@ from werkzeug.wsgi import get_current_url
 from kg.engine import EngineResponse, events
 from kg.engine.cache import Key
 from kg.errors import KGError, QueryQuarantined, QuerySyntaxError, QueryTimeout, QueryTooComplex
-from kg.rdf.complexity import Complexity, measure_texts
+from kg.rdf.complexity import Complexity
 from kg.rdf.formats import Format
 from kg.rdf.names import VIEWS
-from kg.rdf.sparql import Normal, Shape, lex, normalise, shape
+from kg.rdf.reading import read_query
+from kg.rdf.sparql import Normal, Shape
 from server.core import negotiation
 from server.core.clients import Client
 from server.core.context import Context, context
@@ -322,17 +323,12 @@ _READ: dict[tuple[str, str], tuple[Shape, Normal, Complexity]] = {}
 
 
 def _read_query(query: str, base: str) -> tuple[Shape, Normal, Complexity]:
-    """The query's shape, normal form (:func:`kg.rdf.sparql.normalise`) and complexity
-    (:func:`kg.rdf.complexity.measure`), remembered for a while: a client that repeats a query sends
-    the same text."""
+    """The query's shape, normal form and complexity (:func:`kg.rdf.reading.read_query`, which
+    remembers what a template's texts share), remembered per text for a while: a client that repeats
+    a query sends the same text."""
     found = _READ.get((base, query))
     if found is None:
-        texts = lex(query)  # once, for all three
-        found = (
-            shape(query, base=base, texts=texts),
-            normalise(query, texts),
-            measure_texts(texts, len(query)),
-        )
+        found = read_query(query, base)
         if len(_READ) >= 4096:
             _READ.clear()
         _READ[(base, query)] = found
