@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from server.deploy.logs import MAX_BATCH_BYTES, BatchedLines, LineFormatter
+from server.core.observation import _line_writer
+from server.deploy.logs import LOG_FORMAT, MAX_BATCH_BYTES, BatchedLines, LineFormatter
 
 
 @pytest.fixture
@@ -153,6 +155,62 @@ def test_waiting_lines_are_written_at_exit_and_never_twice_across_a_fork() -> No
 def test_the_line_format_is_the_services() -> None:
     record = logging.LogRecord("alatau_kg.access", logging.INFO, "", 0, "%s %d", ("GET /", 200), None)
     assert LineFormatter().format(record).endswith(" INFO alatau_kg.access: GET / 200")
+
+
+@pytest.mark.parametrize(
+    "created", [1_764_910_000.0, 1_764_910_000.0005, 1_764_910_000.9999, 1_764_910_059.25]
+)
+def test_a_lines_date_and_time_are_the_standard_formatters(
+    created: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(time, "time", lambda: created)
+    record = logging.LogRecord("x", logging.INFO, "", 0, "m", None, None)  # made at `created`
+    ours = LineFormatter()
+    assert ours.stamp(created) == ours.formatTime(record) == logging.Formatter(LOG_FORMAT).formatTime(record)
+
+
+def _own_logger(name: str, handler: logging.Handler) -> logging.Logger:
+    logger = logging.getLogger(name)
+    logger.handlers, logger.propagate, logger.filters = [handler], False, []
+    logger.setLevel(logging.INFO)
+    return logger
+
+
+def test_an_access_line_written_directly_is_the_line_logging_writes() -> None:
+    stream = io.StringIO()
+    handler = BatchedLines(stream, 0)
+    handler.setFormatter(LineFormatter())
+    logger = _own_logger("test.access.direct", handler)
+    write = _line_writer(logger)
+    assert write == handler.info_line
+    assert write(logger.name, "127.0.0.1 GET /sparql 200 1.5ms")
+    logger.info("%s %s %s %d %.1fms", "127.0.0.1", "GET", "/sparql", 200, 1.5)
+    direct, logged = stream.getvalue().splitlines()
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} "
+    assert re.match(stamp, direct) and re.match(stamp, logged)
+    assert direct[24:] == logged[24:] == "INFO test.access.direct: 127.0.0.1 GET /sparql 200 1.5ms"
+
+
+def test_a_line_goes_through_logging_where_it_would_not_be_written_as_is() -> None:
+    stream = io.StringIO()
+    handler = BatchedLines(stream, 0)
+    handler.setFormatter(LineFormatter())
+    logger = _own_logger("test.access.around", handler)
+    logger.addFilter(lambda record: True)  # a filter on the way: logging must see every record
+    assert _line_writer(logger) is None
+    logger.filters = []
+    logger.propagate = True  # and the root's handlers (pytest's capture, at least) see them too
+    assert _line_writer(logger) is None
+    logger.propagate = False
+    handler.addFilter(lambda record: False)  # the handler's own filter, a level, another format:
+    assert not handler.info_line("x", "a line")  # refused, so that the caller logs it
+    handler.filters = []
+    handler.setLevel(logging.WARNING)
+    assert not handler.info_line("x", "a line")
+    handler.setLevel(logging.NOTSET)
+    handler.setFormatter(LineFormatter("%(levelname)s %(message)s"))
+    assert not handler.info_line("x", "a line")
+    assert stream.getvalue() == ""
 
 
 FREEZE = textwrap.dedent(
