@@ -44,17 +44,20 @@ class LineFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         if datefmt is not None:
             return super().formatTime(record, datefmt)
-        return self.stamp(record.created)
+        return f"{self._to_the_second(int(record.created))},{int(record.msecs):03d}"
 
     def stamp(self, created: float) -> str:
         """The default date and time of a record made at ``created`` (``time.time()``)."""
         second = int(created)
+        msecs = int((created - second) * 1000)  # as logging.LogRecord makes it
+        return f"{self._to_the_second(second)},{msecs:03d}"  # logging.Formatter.default_msec_format
+
+    def _to_the_second(self, second: int) -> str:
         last, text = self._second  # one tuple, read and replaced whole: safe between threads
         if last != second:
             text = time.strftime(self.default_time_format, self.converter(second))
             self._second = (second, text)
-        msecs = int((created - second) * 1000)  # as logging.LogRecord makes it
-        return f"{text},{msecs:03d}"  # logging.Formatter.default_msec_format
+        return text
 
 
 class BatchedLines(logging.Handler):
