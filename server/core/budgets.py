@@ -28,6 +28,7 @@ import multiprocessing
 import struct
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from kg.config import Settings
 from server.core.clients import Client
@@ -232,5 +233,5 @@ def _wait(debt: float, per_minute: float) -> int:
     return max(1, math.ceil(debt / (per_minute / 60.0)))
 
 
-def _refused(code: str, message: str, wait: int, **details: object) -> HttpError:
-    return HttpError(429, code, message, headers={"Retry-After": str(wait)}, retry_after_s=wait, **details)
+def _refused(code: str, message: str, wait: int, **details: Any) -> HttpError:
+    return HttpError(429, code, message, retry_after_s=wait, **details)

@@ -50,7 +50,8 @@ log = logging.getLogger("alatau_kg.server")
 
 
 class HttpError(Exception):
-    """A request the endpoint refuses, with its status, code and details."""
+    """A request the endpoint refuses, with its status, code and details; a ``retry_after_s`` detail
+    (whole seconds) is also sent as ``Retry-After``, as for the library's errors."""
 
     def __init__(
         self,
@@ -66,6 +67,8 @@ class HttpError(Exception):
         self.code = code
         self.message = message
         self.headers = headers or {}
+        if isinstance(retry := details.get("retry_after_s"), int):  # RFC 9110 §10.2.3, as for library errors
+            self.headers = {**self.headers, "Retry-After": str(retry)}
         self.details = details
 
 

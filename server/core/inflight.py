@@ -86,7 +86,6 @@ class ClientSlots:
                     "too_many_in_flight",
                     f"{client.label} has {held} requests in flight at once, the most one client may "
                     f"have (setting max_client_requests); try again once one of them has been answered",
-                    headers={"Retry-After": "1"},
                     retry_after_s=1,
                     in_flight=held,
                     max_client_requests=self.limit,
@@ -139,7 +138,6 @@ class ClientSlots:
                 f"{client.label} has {by_client} requests waiting for their bodies at once, the most "
                 f"one client may have (setting max_client_receiving); try again once one of them has "
                 f"been sent",
-                headers={"Retry-After": "1"},
                 retry_after_s=1,
                 receiving=by_client,
                 max_client_receiving=mine,
@@ -149,7 +147,6 @@ class ClientSlots:
             "busy_receiving",
             f"{receiving} requests are receiving their bodies in this worker, the most it lets wait "
             f"for theirs at once (setting max_receiving_requests); try again in a second",
-            headers={"Retry-After": "1"},
             retry_after_s=1,
             receiving=receiving,
             max_receiving_requests=total,
